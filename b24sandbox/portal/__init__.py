@@ -1,0 +1,1 @@
+"""The emulated Bitrix24 portal: REST methods, OAuth server, apps, events and robots."""

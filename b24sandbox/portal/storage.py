@@ -1,0 +1,140 @@
+"""SQLite files of the sandbox: the server registry and one database per portal.
+
+Layout under the data directory::
+
+    registry.sqlite            portals, the OAuth server's tokens and codes, refresh statistics, clock
+    portals/<member_id>.sqlite one portal: apps, webhooks, event handlers, offline queue, placements,
+                               app options, robots, automation rules, robot runs, delivery and
+                               request logs, and the method modules' own tables
+
+Each file is opened once with one connection shared by threads; callers serialize access with the
+owning object's lock (the registry lock or the portal lock). WAL mode keeps writes cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    """Open (creating) a SQLite file for shared use by several threads under one lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return sqlite_utils.Database(conn)
+
+
+def ensure_table(db: sqlite_utils.Database, name: str, columns: dict[str, Any], *, pk: Any = "id",
+                 indexes: list[list[str]] | None = None, unique: list[list[str]] | None = None) -> None:
+    """Create a table (and its indexes) if missing; add columns that a newer version introduced."""
+    table = db[name]
+    if not table.exists():
+        db[name].create(columns, pk=pk)  # type: ignore[union-attr]
+        for cols in indexes or []:
+            db[name].create_index(cols, if_not_exists=True)  # type: ignore[union-attr]
+        for cols in unique or []:
+            db[name].create_index(cols, unique=True, if_not_exists=True)  # type: ignore[union-attr]
+        return
+    existing = {c.name for c in db[name].columns}  # type: ignore[union-attr]
+    for col, typ in columns.items():
+        if col not in existing:
+            db[name].add_column(col, typ)  # type: ignore[union-attr]
+
+
+def jdump(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def jload(s: Any, default: Any = None) -> Any:
+    if s is None or s == "":
+        return default
+    if not isinstance(s, str):
+        return s
+    try:
+        return json.loads(s)
+    except ValueError:
+        return default
+
+
+def create_registry_schema(db: sqlite_utils.Database) -> None:
+    ensure_table(db, "portals", {
+        "member_id": str, "domain": str, "plan": str, "admin_user_id": int, "seed": str,
+        "created_at": float, "settings": str, "secret": str, "seq": int,
+    }, pk="member_id", unique=[["domain"]])
+    ensure_table(db, "clock", {"id": int, "offset_s": float, "frozen_at": float}, pk="id")
+    ensure_table(db, "access_tokens", {
+        "access_token": str, "member_id": str, "client_id": str, "user_id": int, "scope": str,
+        "expires": float, "refresh_token": str, "kind": str, "created": float,
+    }, pk="access_token", indexes=[["member_id", "client_id"]])
+    ensure_table(db, "refresh_tokens", {
+        "refresh_token": str, "member_id": str, "client_id": str, "user_id": int, "scope": str,
+        "expires": float, "used_at": float, "created": float,
+    }, pk="refresh_token", indexes=[["member_id", "client_id"]])
+    ensure_table(db, "auth_codes", {
+        "code": str, "member_id": str, "client_id": str, "user_id": int, "scope": str,
+        "expires": float, "used": int, "created": float,
+    }, pk="code")
+    ensure_table(db, "oauth_stats", {
+        "member_id": str, "client_id": str, "grant": str, "outcome": str, "count": int, "last_at": float,
+    }, pk=("member_id", "client_id", "grant", "outcome"))
+
+
+def create_portal_schema(db: sqlite_utils.Database) -> None:
+    """The platform's tables in a portal file (method modules create their own)."""
+    ensure_table(db, "sb_apps", {
+        "id": int, "client_id": str, "client_secret": str, "install_url": str, "redirect_uri": str, "app_url": str,
+        "scopes": str, "ui": int, "status": str, "version": int, "installed": int, "active": int,
+        "application_token": str, "installed_at": float, "installed_by": int, "lang": str, "created": float,
+    }, pk="id", unique=[["client_id"]])
+    ensure_table(db, "sb_webhooks", {
+        "id": int, "user_id": int, "code": str, "scopes": str, "active": int, "created": float, "title": str,
+    }, pk="id", unique=[["code"]])
+    ensure_table(db, "sb_event_handlers", {
+        "id": int, "client_id": str, "event": str, "handler": str, "auth_type": int, "offline": int,
+        "connector_id": str, "options": str, "created_by": int, "created": float, "system": int,
+    }, pk="id", indexes=[["event"], ["client_id"]])
+    ensure_table(db, "sb_offline_events", {
+        "id": int, "client_id": str, "connector_id": str, "event_name": str, "event_data": str,
+        "event_additional": str, "message_id": str, "process_id": str, "timestamp_x": float, "error": int,
+    }, pk="id", indexes=[["client_id", "connector_id", "process_id"], ["message_id"]])
+    ensure_table(db, "sb_placements", {
+        "id": int, "client_id": str, "placement": str, "handler": str, "title": str, "description": str,
+        "group_name": str, "lang_all": str, "options": str, "user_id": int, "created": float,
+    }, pk="id", indexes=[["client_id"]])
+    ensure_table(db, "sb_app_options", {
+        "client_id": str, "name": str, "value": str,
+    }, pk=("client_id", "name"))
+    ensure_table(db, "sb_activities", {
+        "id": int, "client_id": str, "code": str, "internal_code": str, "is_robot": int, "handler": str,
+        "auth_user_id": int, "use_subscription": str, "name": str, "description": str, "properties": str,
+        "return_properties": str, "document_type": str, "filter": str, "use_placement": str,
+        "placement_handler": str, "created": float,
+    }, pk="id", unique=[["internal_code"]])
+    ensure_table(db, "sb_automation_rules", {
+        "id": int, "entity": str, "category_id": int, "stage_id": str, "client_id": str, "robot_code": str,
+        "properties": str, "use_subscription": str, "timeout_duration": int, "auth_user_id": int,
+        "created": float, "title": str,
+    }, pk="id", indexes=[["entity", "stage_id"]])
+    ensure_table(db, "sb_robot_runs", {
+        "id": int, "rule_id": int, "client_id": str, "code": str, "workflow_id": str, "activity_name": str,
+        "event_id": str, "entity": str, "item_id": int, "document_id": str, "document_type": str,
+        "state": str, "use_subscription": str, "timeout_duration": int, "timeout_at": float,
+        "properties": str, "return_values": str, "log": str, "user_id": int, "created": float,
+        "closed_at": float,
+    }, pk="id", indexes=[["workflow_id"], ["state"]])
+    ensure_table(db, "sb_deliveries", {
+        "id": int, "ts": float, "kind": str, "event": str, "client_id": str, "url": str, "status": int,
+        "ok": int, "error": str, "elapsed_ms": float, "body": str, "response": str, "ref_id": int,
+    }, pk="id")
+    ensure_table(db, "sb_requests", {
+        "id": int, "ts": float, "method": str, "status": int, "error": str, "auth_kind": str,
+        "client_id": str, "user_id": int, "duration_ms": float, "sub_calls": str, "fault": str,
+        "http_method": str,
+    }, pk="id")
