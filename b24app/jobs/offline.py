@@ -1,0 +1,98 @@
+"""The offline-event sweep: online deliveries are never retried, so events whose subscribers ask
+for it are also bound offline; the portal queues them and this sweep pulls them.
+
+Each pulled record becomes the same ``event.dispatch`` job an online delivery would, unless an
+online delivery of the same event about the same entity was received after the record's time
+(then the change was seen already). Records are taken with ``clear=0`` (reserved under a
+``process_id``) and cleared only after they are stored, so a crash loses nothing; portals whose
+plan lacks ``clear=0`` (403 WRONG_LICENSE) fall back to ``clear=1``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from b24app import clock
+from b24app.context import Services
+from b24app.errors import BitrixError
+from b24app.jobs.context import JobContext
+from b24app.jobs.registry import job, load_plugins, periodic
+from b24app.store import inbound, installations
+from b24app.store import jobs as jobs_repo
+
+log = logging.getLogger("b24app.offline")
+
+SWEEP_EVERY_S = 60
+SEEN_WINDOW_S = 120  # an online delivery this close to the record's time counts as the same change
+MAX_ROUNDS = 40  # 40 x 50 records per job; the next sweep continues
+
+
+def _ts(value: Any) -> float:
+    try:
+        return dt.datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return clock.now()
+
+
+def _store(ctx: JobContext, rec: dict[str, Any]) -> bool:
+    name = str(rec.get("EVENT_NAME", "")).upper()
+    data = rec.get("EVENT_DATA") or {}
+    if not isinstance(data, dict):
+        data = {}
+    fields = data.get("FIELDS") or data.get("FIELDS_AFTER") or {}
+    entity = str(fields.get("ID", "")) if isinstance(fields, dict) else ""
+    ts = _ts(rec.get("TIMESTAMP_X"))
+    if entity and inbound.seen_since(ctx.db, ctx.member_id, name, entity, ts - SEEN_WINDOW_S):
+        return False
+    extra = rec.get("EVENT_ADDITIONAL") or {}
+    payload = {"event": name, "data": data, "ts": int(ts), "handler_id": None,
+               "user_id": extra.get("user_id") if isinstance(extra, dict) else None,
+               "tokenless": True, "offline": True}
+    _, created = inbound.record_with_job(
+        ctx.db, member_id=ctx.member_id, kind="event", name=name,
+        dedupe_key=f"offline:{ctx.member_id}:{rec.get('MESSAGE_ID')}:{rec.get('TIMESTAMP_X')}",
+        payload=payload, job_kind="event.dispatch", job_payload=payload, entity_id=entity or None,
+    )
+    return created
+
+
+@job("events.offline_sweep", max_attempts=5)
+def sweep(ctx: JobContext) -> dict[str, int]:
+    client = ctx.client
+    taken = stored = 0
+    clear = 0
+    for _ in range(MAX_ROUNDS):
+        try:
+            got = client.call("event.offline.get", {"clear": clear, "limit": 50})
+        except BitrixError as exc:
+            if exc.code == "WRONG_LICENSE" and clear == 0:
+                clear = 1  # the plan has no reservations: at-most-once from here on
+                continue
+            raise
+        records = (got or {}).get("events") or []
+        if not records:
+            break
+        taken += len(records)
+        for rec in records:
+            stored += _store(ctx, rec)
+        process_id = (got or {}).get("process_id")
+        if clear == 0 and process_id:
+            client.call("event.offline.clear", {"process_id": process_id,
+                                                "message_id": [r["MESSAGE_ID"] for r in records]})
+        if len(records) < 50:
+            break
+    return {"taken": taken, "stored": stored}
+
+
+@periodic("events.offline_sweep", every_s=SWEEP_EVERY_S)
+def enqueue_sweeps(services: Services) -> None:
+    if not load_plugins().offline_events():
+        return
+    period = int(clock.now() // SWEEP_EVERY_S)
+    for inst in installations.list_active(services.db):
+        if inst.registered_at:
+            jobs_repo.enqueue(services.db, "events.offline_sweep", member_id=inst.member_id,
+                              dedupe_key=f"offline-sweep:{inst.member_id}:{period}",
+                              lock_key=f"offline-sweep:{inst.member_id}")

@@ -1,0 +1,1 @@
+"""Automation robots: one module per robot (its definition and ``run``); see base.Robot."""

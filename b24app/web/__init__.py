@@ -1,0 +1,1 @@
+"""The Flask side: the app factory, blueprints of inbound endpoints and pages, templates."""
