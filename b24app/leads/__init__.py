@@ -1,0 +1,1 @@
+"""Lead distribution: rules, strategies, availability, duplicates and the decision log."""
