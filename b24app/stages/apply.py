@@ -1,0 +1,67 @@
+"""``b24app stages apply``: bring items already sitting in a stage up to date ("robots are not
+retroactive"). Every item in a stage with templates gets the tasks of its current stage entry, unless
+they exist already (the same effect keys as the event path and the robot: running it twice, or after
+the events, creates nothing). Items are read with ``iter_pages`` (about 2,500 per request)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from b24app.stages import creation, items, repo
+from b24app.stages.model import sla_config, stages_config
+from b24app.stages.sla import watched_values
+from b24app.stages.tasks import item_lease
+from b24app.store import effects
+
+
+def _pending(ctx: Any, entity: str, item: dict[str, Any], stage: str, entry: str, rule: Any) -> int:
+    count = 0
+    for tpl in rule.tasks:
+        key = f"stages:task:{entity}:{int(item['ID'])}:{stage}:{entry}:{tpl.id}"
+        state = effects.get(ctx.db, ctx.member_id, key)
+        if not (state and state[0] == effects.DONE):
+            count += 1
+    return count
+
+
+def apply_existing(ctx: Any, *, entity: str | None = None, stage: str | None = None,
+                   dry_run: bool = False) -> dict[str, Any]:
+    settings = ctx.settings()
+    cfg = stages_config(settings)
+    sla_cfg = sla_config(settings)
+    rules = [r for r in cfg.rules.values() if r.tasks and (entity is None or r.entity == entity)
+             and (stage is None or r.stage == stage)]
+    report: dict[str, Any] = {"items": 0, "created": 0, "existing": 0, "would_create": 0, "by_stage": {}}
+    orgs = creation.OrgSource(ctx)
+    for ent in sorted({r.entity for r in rules}):
+        meta = items.meta(ent)
+        stages = [r.stage for r in rules if r.entity == ent]
+        for page in ctx.client.iter_pages(f"{meta.api}.list", {"filter": {f"@{meta.stage_field}": stages},
+                                                              "select": ["*", "UF_*"]}):
+            for item in page:
+                current = items.stage_of(ent, item)
+                rule = cfg.rule(ent, current)
+                if rule is None:
+                    continue
+                entry = items.entry_token(item)
+                report["items"] += 1
+                per = report["by_stage"].setdefault(f"{ent}:{current}", {"items": 0, "created": 0, "existing": 0})
+                per["items"] += 1
+                if dry_run:
+                    report["would_create"] += _pending(ctx, ent, item, current, entry, rule)
+                    continue
+                with item_lease(ctx, ent, int(item["ID"])):
+                    made = creation.create_for_entry(ctx, settings, rule, ent, item, current, entry, orgs=orgs)
+                    if repo.get_seen(ctx.db, ctx.member_id, ent, int(item["ID"])) is None:
+                        entered = items.entered_at(item)
+                        repo.put_seen(ctx.db, ctx.member_id, repo.Seen(
+                            ent, int(item["ID"]), items.category_id(ent, item), current, entry,
+                            entered.timestamp() if entered else None, items.assigned(item),
+                            watched_values(sla_cfg, ent, item)))
+                new = sum(1 for m in made if m.new)
+                report["created"] += new
+                report["existing"] += len(made) - new
+                per["created"] += new
+                per["existing"] += len(made) - new
+            ctx.extend_lease(1800)
+    return report
