@@ -1,0 +1,1 @@
+"""Contracts: types, numbering, documents, and the contract register."""
