@@ -248,7 +248,9 @@ def issue_contract(
         return result(row)
     # One producer per contract: two workers that got the same reserved row must not both upload/comment.
     with leases.held(
-        db, f"contracts:issue:{member_id}:{row['id']}", uuid.uuid4().hex, ttl_s=LEASE_S, wait_s=LEASE_WAIT_S
+        # host:pid:thread first, so a lease left by a killed worker is taken over at once, not after LEASE_S
+        db, f"contracts:issue:{member_id}:{row['id']}", f"{leases.holder_id()}:{uuid.uuid4().hex[:8]}",
+        ttl_s=LEASE_S, wait_s=LEASE_WAIT_S,
     ):
         row = register.get(db, member_id, int(row["id"])) or row
         if row["status"] != register.RESERVED:

@@ -274,6 +274,30 @@ def counts(db: Database, member_id: str | None = None) -> dict[str, int]:
     return {s: got.get(s, 0) for s in STATUSES}
 
 
+
+def outstanding(db: Database, member_id: str | None = None, now: float | None = None) -> dict[str, int]:
+    """Work not finished, split by why: ``running``; ``due`` (queued, its time has come);
+    ``retrying`` (queued for a later attempt after a failure); ``scheduled`` (queued, never tried,
+    planned for later by design — e.g. tomorrow morning's digest). Only the first three are work
+    still to come through; a scheduled job is a plan, not a backlog."""
+    now = clock.now() if now is None else now
+    sql = "SELECT status, attempts, run_at FROM jobs WHERE status IN (?, ?)"
+    params: list[Any] = [QUEUED, RUNNING]
+    if member_id:
+        sql += " AND member_id = ?"
+        params.append(member_id)
+    out = {"running": 0, "due": 0, "retrying": 0, "scheduled": 0}
+    for r in db.query(sql, params):
+        if r["status"] == RUNNING:
+            out["running"] += 1
+        elif float(r["run_at"] or 0) <= now:
+            out["due"] += 1
+        elif int(r["attempts"] or 0) > 0:
+            out["retrying"] += 1
+        else:
+            out["scheduled"] += 1
+    return out
+
 def retry(db: Database, job_id: int) -> bool:
     """Replay a dead (or done) job: back to the queue with fresh attempts."""
     now = clock.now()

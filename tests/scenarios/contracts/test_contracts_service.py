@@ -239,3 +239,39 @@ def test_settings_problems_stop_before_a_number_is_taken(metalprom: Portal) -> N
     with pytest.raises(ConfigError, match="выключен"):
         issue_contract(p.ctx(), deal_id, "deferred")
     assert register.list_contracts(p.app.db, p.member_id) == []
+
+
+KILLED_MID_PRODUCE = """
+import os, signal, sys
+from b24app.cli_util import services
+from b24app.contracts import service
+from b24app.jobs.context import JobContext
+service._produce = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # dies holding the lease
+service.issue_contract(JobContext.for_portal(services(), sys.argv[1]), int(sys.argv[2]), "prepayment")
+"""
+
+
+def test_a_worker_killed_while_producing_does_not_hold_the_contract_back(metalprom: Portal) -> None:
+    """A worker process reserves the number and is killed with SIGKILL while producing the document: its
+    lease on the contract stays in the store. The next attempt takes the dead process's lease over at
+    once (not after the lease's five minutes) and issues the same number."""
+    import signal
+    import time
+
+    from b24app.contracts import service
+
+    p = metalprom
+    deal_id = p.deal_of(2)
+    child = subprocess.run([sys.executable, "-c", KILLED_MID_PRODUCE, p.member_id, str(deal_id)],
+                           env=p.app.env(), capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    row = register.active_for(p.app.db, p.member_id, deal_id, "prepayment")
+    assert row is not None and row["status"] == register.RESERVED
+    lease = p.app.db.one("SELECT holder FROM leases WHERE name = ?", (f"contracts:issue:{p.member_id}:{row['id']}",))
+    assert lease is not None  # the killed process could not release it
+
+    started = time.monotonic()
+    res = issue_contract(p.ctx(), deal_id, "prepayment")
+    assert time.monotonic() - started < service.LEASE_WAIT_S / 2  # no waiting out the dead holder's lease
+    assert res["number"] == row["number"] and res["status"] == register.ISSUED
+    assert register.active_for(p.app.db, p.member_id, deal_id, "prepayment")["status"] == register.ISSUED

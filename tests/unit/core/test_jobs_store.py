@@ -66,3 +66,19 @@ def test_reschedule_bury_retry_purge(any_services) -> None:
         clock.shift(3600)
         assert jobs.purge(db, status="done", older_than_s=1800) == 1
         assert jobs.get(db, jid) is None
+
+
+def test_outstanding_tells_planned_jobs_from_work_still_to_come(any_services) -> None:
+    db = any_services.db
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        jobs.enqueue(db, "x", member_id="m")  # due now
+        jobs.enqueue(db, "digest", member_id="m", run_at=1_800_000_000 + 3600)  # tomorrow's plan
+        failing, _ = jobs.enqueue(db, "y", member_id="m", priority=9)
+        got = jobs.claim(db, "w1", lease_s=60)
+        assert got.id == failing
+        assert jobs.outstanding(db, "m") == {"running": 1, "due": 1, "retrying": 0, "scheduled": 1}
+        assert jobs.reschedule(db, failing, "w1", error="boom", action="RETRY", delay_s=30)
+        assert jobs.outstanding(db, "m") == {"running": 0, "due": 1, "retrying": 1, "scheduled": 1}
+        assert jobs.outstanding(db, "other") == {"running": 0, "due": 0, "retrying": 0, "scheduled": 0}
+        clock.shift(31)  # the retry's time has come: it is due work again
+        assert jobs.outstanding(db, "m") == {"running": 0, "due": 2, "retrying": 0, "scheduled": 1}
