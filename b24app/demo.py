@@ -182,7 +182,13 @@ class Demo:
             "    -d '{\"fields\": {\"TITLE\": \"Заявка с сайта\", \"SOURCE_ID\": \"UC_YANDEX\", "
             "\"PHONE\": [{\"VALUE\": \"+7 912 000-11-22\", \"VALUE_TYPE\": \"WORK\"}]}}'",
             f"  curl -s '{self.sandbox_url}/_sandbox/portals/{self.member_id}/notifications'",
-            f"  b24app jobs list    (with the variables of {self.data_dir}/app.env)",
+            "",
+            f"With the variables of {self.data_dir}/app.env (source it first):",
+            "  b24app jobs list                                    the durable jobs",
+            f"  b24app leads decisions --portal {self.member_id}     who got which lead and why",
+            f"  b24app sync status --portal {self.member_id}         the two 1C bases (БП 3.0, УТ 11)",
+            f"  b24app contracts list --portal {self.member_id}      the contract register",
+            f"  b24app report funnel --portal {self.member_id}       the lead and deal funnel",
             "",
         ])
 

@@ -1,5 +1,6 @@
 """`b24app demo` sets everything up from nothing (sandbox with МеталПром, app, worker, scheduler,
-install, demo settings) and stops cleanly."""
+install, demo settings, both 1C bases connected) and stops cleanly; the commands its banner offers
+work on the demo portal."""
 
 from __future__ import annotations
 
@@ -38,3 +39,17 @@ def test_demo_sets_up_and_exits(tmp_path: Path) -> None:
     settings = subprocess.run([sys.executable, "-m", "b24app", "settings", "export", "--portal", member_id],
                               env=env | app_env, capture_output=True, text=True, timeout=60)
     assert "general:" in settings.stdout and "calendar:" in settings.stdout
+    for section in ("distribution:", "stages:", "contracts:", "onec:"):
+        assert section in settings.stdout, section
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "b24app", *args], env=env | app_env, capture_output=True,
+                              text=True, timeout=120)
+
+    bases = json.loads(cli("sync", "status", "--portal", member_id, "--json").stdout)
+    assert len(bases) == 2 and {b["transport"] for b in bases} and all(not b["last_error"] for b in bases), bases
+    for args in (("leads", "decisions"), ("contracts", "list"), ("report", "funnel")):
+        got = cli(*args, "--portal", member_id, "--json")
+        assert got.returncode == 0, (args, got.stderr[-2000:])
+        json.loads(got.stdout)  # a listing in its --json form
+        assert f"b24app {' '.join(args)} --portal {member_id}" in out.stdout  # the banner offers it
