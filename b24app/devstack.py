@@ -3,6 +3,11 @@ b24sandbox serve``), the app (gunicorn or the development server), workers and t
 Everything talks over real HTTP on 127.0.0.1; used by the benchmarks (``bench/``) and the fault
 soak (``b24app soak``), which must kill and restart real processes.
 
+The store is SQLite under the stack's directory by default. Given a PostgreSQL ``database_url``,
+the processes get ``B24APP_DATABASE_URL`` instead (by default a fresh schema of that database, made
+for the stack and dropped on stop unless kept): workers are then procrastinate workers and periodic
+tasks run in them, so no scheduler process is started (docs/scaling.md).
+
 The app never imports the sandbox: it is started as a program and driven through its control API
 (``/_sandbox/...``, docs/sandbox.md).
 """
@@ -20,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -35,12 +41,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def with_search_path(url: str, schema: str) -> str:
+    """``url`` with its ``options`` replaced by ``-csearch_path=<schema>`` (libpq URL form)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    query.append(("options", f"-csearch_path={schema}"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _pg(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SET lock_timeout = '20s'")
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
 class Stack:
     """Processes of one loopback installation, their logs under ``root`` (removed on stop unless
     ``keep``). Each process is remembered with its command line, so it can be killed and started
-    again under the same name (the app keeps its port: the portal knows its URLs)."""
+    again under the same name (the app keeps its port: the portal knows its URLs).
 
-    def __init__(self, root: Path | None = None, *, keep: bool = False) -> None:
+    ``database_url`` (PostgreSQL) replaces the SQLite file; with ``fresh_schema`` (the default) the
+    stack makes its own schema in that database on first use and drops it on stop unless ``keep``."""
+
+    def __init__(self, root: Path | None = None, *, keep: bool = False, database_url: str | None = None,
+                 fresh_schema: bool = True) -> None:
         self.root = Path(root or tempfile.mkdtemp(prefix="b24stack-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.keep = keep
@@ -55,6 +81,29 @@ class Stack:
         self.commands: dict[str, list[str]] = {}
         self.extra_env: dict[str, str] = {}
         self._services: Any = None
+        self.admin_url = database_url
+        self.schema = f"b24stack_{secrets.token_hex(5)}" if database_url and fresh_schema else None
+        self.database_url = with_search_path(database_url, self.schema) if database_url and self.schema else database_url
+        self._schema_made = False
+
+    @property
+    def postgres(self) -> bool:
+        """The store is PostgreSQL (procrastinate workers, no scheduler process)."""
+        return bool(self.database_url)
+
+    def prepare_database(self) -> None:
+        """Make the stack's own schema (once), when it has one."""
+        if self.schema and self.admin_url and not self._schema_made:
+            _pg(self.admin_url, f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            self._schema_made = True
+
+    def drop_database(self) -> None:
+        if self.schema and self.admin_url and self._schema_made:
+            try:
+                _pg(self.admin_url, f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+            except Exception as exc:  # a leftover schema is reported, not fatal
+                print(f"devstack: could not drop schema {self.schema}: {exc}", file=sys.stderr)
+            self._schema_made = False
 
     # --- processes ---------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -63,10 +112,13 @@ class Stack:
         env.update({
             "B24APP_CLIENT_ID": self.client_id, "B24APP_CLIENT_SECRET": self.client_secret,
             "B24APP_PUBLIC_URL": self.app_url, "B24APP_OAUTH_URL": self.sandbox_url + "/",
-            "B24APP_DATABASE": str(self.root / "app.sqlite"), "B24APP_INSTANCE_PATH": str(self.root / "instance"),
-            "B24APP_SECRET_KEY": self.secret_key, "B24APP_ALLOW_PRIVATE_NETWORKS": "1",
+            "B24APP_INSTANCE_PATH": str(self.root / "instance"), "B24APP_SECRET_KEY": self.secret_key, "B24APP_ALLOW_PRIVATE_NETWORKS": "1",
             "B24APP_LOG_LEVEL": "WARNING", "B24APP_LOG_FORMAT": "json",
         })
+        if self.database_url:
+            env["B24APP_DATABASE_URL"] = self.database_url
+        else:
+            env["B24APP_DATABASE"] = str(self.root / "app.sqlite")
         env.update(self.extra_env)
         return env
 
@@ -86,7 +138,8 @@ class Stack:
         self.wait_http(self.sandbox_url + "/_sandbox/portals", "sandbox")
 
     def upgrade(self) -> None:
-        """``b24app db upgrade`` for this stack's store."""
+        """``b24app db upgrade`` for this stack's store (with PostgreSQL also procrastinate's schema)."""
+        self.prepare_database()
         out = self.b24app("db", "upgrade", timeout=300)
         if out.returncode != 0:
             raise RuntimeError(f"db upgrade failed: {out.stderr[-2000:]}")
@@ -108,8 +161,20 @@ class Stack:
     def start_worker(self, name: str = "worker", concurrency: int = 1, *args: str) -> subprocess.Popen[bytes]:
         return self.spawn(name, [sys.executable, "-m", "b24app", "worker", "--concurrency", str(concurrency), *args])
 
-    def start_scheduler(self, name: str = "scheduler") -> subprocess.Popen[bytes]:
+    def start_scheduler(self, name: str = "scheduler") -> subprocess.Popen[bytes] | None:
+        """The APScheduler process (SQLite). With PostgreSQL there is none: every procrastinate
+        worker defers the periodic tasks and the database keeps one run per period."""
+        if self.postgres:
+            return None
         return self.spawn(name, [sys.executable, "-m", "b24app", "scheduler"])
+
+    def children(self, name: str) -> list[int]:
+        """Process ids of the children of process ``name`` (gunicorn's web processes under "app")."""
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return []
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
 
     def alive(self, name: str) -> bool:
         proc = self.procs.get(name)
@@ -166,6 +231,7 @@ class Stack:
             self._services.db.close()
             self._services = None
         if not self.keep:
+            self.drop_database()
             shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> Stack:
