@@ -98,7 +98,12 @@ class Worker:
         return done
 
     def _heartbeat(self, job: Job, done: threading.Event, lease_s: float) -> None:
-        while not done.wait(lease_s / 3):
+        """Keep the job's lease ``lease_s`` ahead. The claim took only the worker's lease: a kind with a
+        longer one extends at once, and beats every third of the shorter of the two, so the job is never
+        claimed a second time while it still runs."""
+        if lease_s > self.lease_s and not jobs_repo.extend_lease(self.db, job.id, self._owner(job), lease_s):
+            return
+        while not done.wait(min(lease_s, self.lease_s) / 3):
             if not jobs_repo.extend_lease(self.db, job.id, self._owner(job), lease_s):
                 return
 

@@ -95,3 +95,35 @@ def test_unknown_kind_is_buried(services) -> None:
     jid, _ = jobs.enqueue(services.db, "no.such.kind", member_id="m")
     Worker(services, worker_id="w").run_once()
     assert jobs.get(services.db, jid).status == "dead"
+
+
+def test_a_kind_with_a_long_lease_is_never_claimed_twice_while_it_runs(services) -> None:
+    """The worker's lease is 1 s, the kind's 60 s and the job runs 2.5 s: another worker polling all
+    along never gets it (the lease is extended to the kind's at once, not after 20 s)."""
+    import threading
+    import time
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(ctx):
+        started.set()
+        release.wait(10)
+        return {"ok": True}
+
+    registry.REGISTRY.kinds["test.slow"] = registry.JobKind("test.slow", slow, max_attempts=1, lease_s=60.0)
+    try:
+        jid, _ = jobs.enqueue(services.db, "test.slow", member_id="m")
+        first = Worker(services, worker_id="w1", lease_s=1.0)
+        runner = threading.Thread(target=first.run_once)
+        runner.start()
+        assert started.wait(10)
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            assert jobs.claim(services.db, "w2", lease_s=1.0) is None
+            time.sleep(0.1)
+        release.set()
+        runner.join(10)
+        job = jobs.get(services.db, jid)
+        assert job.status == "done" and job.attempts == 1 and job.worker_id == "w1"
+    finally:
+        registry.REGISTRY.kinds.pop("test.slow")
