@@ -31,6 +31,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "WORKER_STALLED_AFTER": ("30", "PostgreSQL mode: a worker silent this many seconds counts as dead"),
     "EXTRA_PLUGINS": ("", "comma-separated modules imported beside b24app/<pkg>/plugin.py (own job kinds)"),
     "RECOVER_EVERY": ("15", "PostgreSQL mode: seconds between recoveries of dead workers' jobs"),
+    "TEMPLATES_DIR": ("", "folder of .docx templates that settings may name by path (empty: base64 only)"),
 }
 
 
@@ -54,6 +55,7 @@ class Config:
     worker_stalled_after: float = 30.0
     recover_every: float = 15.0
     extra_plugins: str = ""
+    templates_dir: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

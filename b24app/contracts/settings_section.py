@@ -17,7 +17,7 @@ Example (YAML, the МеталПром demo in short)::
           reset: yearly            # yearly | monthly | never, in general.timezone
           defaults: {prepayment_days: 3}
       templates:
-        supply_2027: {title: Договор поставки 2027, path: /srv/b24app/templates/supply_2027.docx}
+        supply_2027: {title: Договор поставки 2027, path: supply_2027.docx}  # inside B24APP_TEMPLATES_DIR
 
 Every problem is reported with its path and a Russian and English text (``contracts.types[2].format:
 неизвестный токен {NUMBER} (символ 3)``). Cross-field rules catch numbering that could repeat a number:
@@ -131,7 +131,7 @@ TYPE = Obj(
 TEMPLATE = Obj(
     fields={
         "title": Str(default="", max_len=200),
-        "path": Str(default="", max_len=1000, description="a .docx file on the app server"),
+        "path": Str(default="", max_len=1000, description="a .docx file inside the folder B24APP_TEMPLATES_DIR (relative to it)"),
         "base64": Str(default="", max_len=MAX_TEMPLATE_BYTES * 2, description="the .docx itself, base64"),
     }
 )

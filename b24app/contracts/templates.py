@@ -453,6 +453,33 @@ def template_problem(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def server_file(path: str) -> tuple[Path | None, tuple[str, str] | None]:
+    """A template file named by the settings, only inside the folder the operator allows
+    (``B24APP_TEMPLATES_DIR``): a portal administrator must not make the server read, or tell the
+    existence of, any other file. Relative paths are taken inside that folder; links out are refused."""
+    from b24app.config import Config
+
+    folder = Config.from_env().templates_dir
+    if not folder:
+        return None, (
+            "шаблоны с сервера не разрешены (B24APP_TEMPLATES_DIR не задан): загрузите файл (base64)",
+            "templates from the server are not allowed (B24APP_TEMPLATES_DIR is not set): upload the file (base64)",
+        )
+    root = Path(folder).resolve()
+    p = (root / path).resolve()
+    if not p.is_relative_to(root):
+        return None, (
+            f"файл {path} вне папки шаблонов (B24APP_TEMPLATES_DIR)",
+            f"file {path} is outside the templates folder (B24APP_TEMPLATES_DIR)",
+        )
+    if p.suffix.lower() != ".docx" or not p.is_file():
+        return None, (
+            f"файл {path} (.docx) не найден в папке шаблонов (B24APP_TEMPLATES_DIR)",
+            f"file {path} (.docx) not found in the templates folder (B24APP_TEMPLATES_DIR)",
+        )
+    return p, None
+
+
 def template_bytes(tpl: dict[str, Any]) -> tuple[bytes | None, tuple[str, str] | None]:
     """The bytes of a settings template (``path`` or ``base64``), or why (ru, en) they cannot be read."""
     path, b64 = str(tpl.get("path") or ""), str(tpl.get("base64") or "")
@@ -462,12 +489,9 @@ def template_bytes(tpl: dict[str, Any]) -> tuple[bytes | None, tuple[str, str] |
             "give exactly one of path (a file on the server) or base64 (the file's content)",
         )
     if path:
-        p = Path(path)
-        if not p.is_file():
-            return None, (
-                f"файл {path} не найден на сервере приложения",
-                f"file {path} not found on the app server",
-            )
+        p, why = server_file(path)
+        if p is None:
+            return None, why
         data = p.read_bytes()
     else:
         try:

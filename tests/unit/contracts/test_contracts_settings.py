@@ -142,7 +142,8 @@ def test_company_token_needs_legal_entities() -> None:
     assert "юрлица (legal_entities) не описаны" in found["contracts.types[0].format"]
 
 
-def test_templates_from_base64_and_path_are_checked(tmp_path: Path) -> None:
+def test_templates_from_base64_and_path_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("B24APP_TEMPLATES_DIR", str(tmp_path))
     good = base64.b64encode(default_template("deferred")).decode()
     path = tmp_path / "supply.docx"
     path.write_bytes(default_template("prepayment"))
@@ -174,13 +175,16 @@ def _docx_with(text: str) -> str:
     [
         ({"base64": "не base64"}, "base64 не читается"),
         ({"base64": base64.b64encode(b"plain text").decode()}, "не файл Word"),
-        ({"path": "/no/such/file.docx"}, "не найден"),
+        ({"path": "no_such_file.docx"}, "не найден"),
         ({}, "ровно одно"),
         ({"base64": _docx_with("№ {{ contract.number }")}, "ошибка в подстановках"),
         ({"base64": _docx_with("{{ client.inn }} {{ contract.number }}")}, "неизвестные переменные client"),
     ],
 )
-def test_broken_templates_are_refused_with_a_reason(tpl: dict[str, str], text: str) -> None:
+def test_broken_templates_are_refused_with_a_reason(
+    tpl: dict[str, str], text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("B24APP_TEMPLATES_DIR", str(tmp_path))
     section = demo({})
     section["templates"] = {"broken": tpl}
     found = issues_of(section)
@@ -193,3 +197,32 @@ def test_every_default_template_is_a_valid_template() -> None:
     for code in BUILDERS:
         assert check_docx(default_template(code)) is None
     assert default_template("claim") is default_template("claim")  # built once per process
+
+
+def test_server_templates_only_from_the_folder_the_operator_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A portal administrator must not make the server read (or tell the existence of) any file: without
+    B24APP_TEMPLATES_DIR no path is read at all; with it, nothing outside it, also not through a link."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "supply.docx").write_bytes(default_template("prepayment"))
+    secret = tmp_path / "secret.docx"
+    secret.write_bytes(default_template("deferred"))
+    (folder / "link.docx").symlink_to(secret)
+
+    def why(path: str) -> str:
+        section = demo({})
+        section["templates"] = {"own_tpl": {"path": path}}
+        return issues_of(section).get("contracts.templates.own_tpl", "")
+
+    monkeypatch.delenv("B24APP_TEMPLATES_DIR", raising=False)
+    assert "B24APP_TEMPLATES_DIR не задан" in why(str(folder / "supply.docx"))
+    monkeypatch.setenv("B24APP_TEMPLATES_DIR", str(folder))
+    assert why("supply.docx") == "" and why(str(folder / "supply.docx")) == ""
+    section = demo({})
+    section["templates"] = {"own_tpl": {"path": "supply.docx"}}
+    assert load(section, "own_tpl") == default_template("prepayment")
+    for outside in (str(secret), "../secret.docx", "link.docx", "/etc/passwd"):
+        assert "вне папки шаблонов" in why(outside), outside
+    assert "не найден" in why("missing.docx") and "не найден" in why("notes.txt")
