@@ -1,16 +1,16 @@
 """``b24app stages apply``: bring items already sitting in a stage up to date ("robots are not
 retroactive"). Every item in a stage with templates gets the tasks of its current stage entry, unless
 they exist already (the same effect keys as the event path and the robot: running it twice, or after
-the events, creates nothing). Items are read with ``iter_pages`` (about 2,500 per request)."""
+the events, creates nothing). Items are read with ``iter_pages`` (about 2,500 per request); the tasks of
+a page are created together, 50 commands per request (b24app.stages.bulk)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from b24app.stages import creation, items, repo
+from b24app.stages import bulk, creation, items, repo
 from b24app.stages.model import sla_config, stages_config
 from b24app.stages.sla import watched_values
-from b24app.stages.tasks import item_lease
 from b24app.store import effects
 
 
@@ -33,11 +33,13 @@ def apply_existing(ctx: Any, *, entity: str | None = None, stage: str | None = N
              and (stage is None or r.stage == stage)]
     report: dict[str, Any] = {"items": 0, "created": 0, "existing": 0, "would_create": 0, "by_stage": {}}
     orgs = creation.OrgSource(ctx)
+    lang = creation.lang_of(settings)
     for ent in sorted({r.entity for r in rules}):
         meta = items.meta(ent)
         stages = [r.stage for r in rules if r.entity == ent]
         for page in ctx.client.iter_pages(f"{meta.api}.list", {"filter": {f"@{meta.stage_field}": stages},
                                                               "select": ["*", "UF_*"]}):
+            todo: list[tuple[dict[str, Any], str, str, Any, list[Any]]] = []
             for item in page:
                 current = items.stage_of(ent, item)
                 rule = cfg.rule(ent, current)
@@ -50,18 +52,30 @@ def apply_existing(ctx: Any, *, entity: str | None = None, stage: str | None = N
                 if dry_run:
                     report["would_create"] += _pending(ctx, ent, item, current, entry, rule)
                     continue
-                with item_lease(ctx, ent, int(item["ID"])):
-                    made = creation.create_for_entry(ctx, settings, rule, ent, item, current, entry, orgs=orgs)
-                    if repo.get_seen(ctx.db, ctx.member_id, ent, int(item["ID"])) is None:
-                        entered = items.entered_at(item)
-                        repo.put_seen(ctx.db, ctx.member_id, repo.Seen(
-                            ent, int(item["ID"]), items.category_id(ent, item), current, entry,
-                            entered.timestamp() if entered else None, items.assigned(item),
-                            watched_values(sla_cfg, ent, item)))
-                new = sum(1 for m in made if m.new)
-                report["created"] += new
-                report["existing"] += len(made) - new
-                per["created"] += new
-                per["existing"] += len(made) - new
+                existing, pending = creation.split_done(ctx, rule, ent, item, current, entry)
+                report["existing"] += len(existing)
+                per["existing"] += len(existing)
+                todo.append((item, current, entry, rule, pending))
+            if not todo:
+                continue
+            # the names the titles need, for the whole page; then every task of the page, 50 commands a request
+            wanted = bulk.wanted_names([tpl for *_, pending in todo for tpl in pending])
+            names = bulk.related_many(ctx.client, [t[0] for t in todo if t[4]], wanted) if wanted else {}
+            specs = [spec for item, current, entry, _rule, pending in todo if pending
+                     for spec in creation.build_specs(ctx, settings, ent, item, current, entry, pending, orgs,
+                                                      related=names.get(int(item["ID"]), {}))]
+            made = bulk.ensure_tasks(ctx, specs, lang)
+            for spec in specs:
+                per = report["by_stage"][f"{ent}:{spec.stage_id}"]
+                new = made[spec.key][1]
+                report["created" if new else "existing"] += 1
+                per["created" if new else "existing"] += 1
+            for item, current, entry, _rule, _pending_tpl in todo:
+                if repo.get_seen(ctx.db, ctx.member_id, ent, int(item["ID"])) is None:
+                    entered = items.entered_at(item)
+                    repo.put_seen(ctx.db, ctx.member_id, repo.Seen(
+                        ent, int(item["ID"]), items.category_id(ent, item), current, entry,
+                        entered.timestamp() if entered else None, items.assigned(item),
+                        watched_values(sla_cfg, ent, item)))
             ctx.extend_lease(1800)
     return report

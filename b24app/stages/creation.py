@@ -75,8 +75,9 @@ def _needs_org(tpl: Template) -> bool:
 
 
 def build_specs(ctx: Any, settings: dict[str, Any], entity: str, item: dict[str, Any], stage_id: str, entry: str,
-                templates: list[Template], orgs: OrgSource) -> list[TaskSpec]:
-    """Task specs of ``templates`` for one item's stage entry (may read the portal for names)."""
+                templates: list[Template], orgs: OrgSource, related: dict[str, str] | None = None) -> list[TaskSpec]:
+    """Task specs of ``templates`` for one item's stage entry (may read the portal for names, unless
+    ``related`` already holds the company and contact names: b24app.stages.bulk reads a page at once)."""
     if not templates:
         return []
     client = ctx.client
@@ -84,7 +85,10 @@ def build_specs(ctx: Any, settings: dict[str, Any], entity: str, item: dict[str,
     item_id = int(item["ID"])
     assignee = items.assigned(item)
     wanted = render.placeholders([t.title for t in templates] + [t.description for t in templates])
-    extra = render.related(client, item, wanted) if wanted & render.NEEDS_REST else {}
+    if related is not None:
+        extra = related
+    else:
+        extra = render.related(client, item, wanted) if wanted & render.NEEDS_REST else {}
     manager = orgs.get().name(assignee) if "MANAGER" in wanted else ""
     stage_name = items.stage_name(client, ctx.member_id, entity, stage_id) if "STAGE" in wanted else stage_id
     fields = render.item_fields(entity, item, link=items.link(client.client_endpoint, entity, item_id),
@@ -122,20 +126,28 @@ def build_specs(ctx: Any, settings: dict[str, Any], entity: str, item: dict[str,
     return specs
 
 
+def split_done(ctx: Any, rule: StageRule, entity: str, item: dict[str, Any], stage_id: str, entry: str,
+               only: set[str] | None = None) -> tuple[list[Created], list[Template]]:
+    """The entry's tasks that exist already (answered from the store) and the templates still to do."""
+    out: list[Created] = []
+    pending: list[Template] = []
+    for tpl in rule.tasks:
+        if only is not None and tpl.id not in only:
+            continue
+        if _all_done(ctx, entity, item, stage_id, entry, tpl):
+            out += [Created(int(r), tpl.id, 0, False) for r in _done_for(ctx, entity, item, stage_id, entry, tpl).values()]
+        else:
+            pending.append(tpl)
+    return out, pending
+
+
 def create_for_entry(ctx: Any, settings: dict[str, Any], rule: StageRule, entity: str, item: dict[str, Any],
                      stage_id: str, entry: str, *, only: set[str] | None = None,
                      orgs: OrgSource | None = None) -> list[Created]:
     """Create (once) the tasks of ``rule``'s templates for this stage entry of the item. Templates whose
     task exists already are answered from the store, without a REST call."""
-    templates = [t for t in rule.tasks if only is None or t.id in only]
     orgs = orgs or OrgSource(ctx)
-    out: list[Created] = []
-    pending: list[Template] = []
-    for tpl in templates:
-        if _all_done(ctx, entity, item, stage_id, entry, tpl):
-            out += [Created(int(r), tpl.id, 0, False) for r in _done_for(ctx, entity, item, stage_id, entry, tpl).values()]
-        else:
-            pending.append(tpl)
+    out, pending = split_done(ctx, rule, entity, item, stage_id, entry, only)
     if not pending:
         return out
     lang = lang_of(settings)

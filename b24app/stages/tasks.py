@@ -139,7 +139,7 @@ def _checklist_titles(client: Any, task_id: int) -> list[str]:
     return [str(r.get("TITLE") or r.get("title") or "") for r in rows if isinstance(r, dict)]
 
 
-def _add_checklist(client: Any, task_id: int, items: list[tuple[int, str]]) -> None:
+def add_checklist(client: Any, task_id: int, items: list[tuple[int, str]]) -> None:
     if not items:
         return
     res = client.batch([(f"c{i}", "task.checklistitem.add",
@@ -166,7 +166,7 @@ def ensure_task(ctx: Any, spec: TaskSpec, lang: str = "ru") -> int:
         task_id = int(res.get("task")["task"]["id"])
         missing = [(i, title) for i, title in enumerate(spec.checklist, start=1) if f"c{i}" not in res.results]
         if missing:  # the task exists; add what the batch did not
-            _add_checklist(client, task_id, missing)
+            add_checklist(client, task_id, missing)
         return task_id
 
     def find() -> int | None:
@@ -176,7 +176,7 @@ def ensure_task(ctx: Any, spec: TaskSpec, lang: str = "ru") -> int:
                 task_id = int(row.get("id") or row.get("ID"))
                 if spec.checklist:
                     have = set(_checklist_titles(client, task_id))
-                    _add_checklist(client, task_id, [(i, title) for i, title in enumerate(spec.checklist, start=1)
+                    add_checklist(client, task_id, [(i, title) for i, title in enumerate(spec.checklist, start=1)
                                                      if title not in have])
                 log.info("task found by its marker after an unanswered attempt",
                          extra={"member_id": ctx.member_id, "task_id": task_id, "key": spec.key})
