@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -30,6 +31,7 @@ from b24app.store.jobs import Job
 log = logging.getLogger("b24app.worker")
 
 MAX_BACKOFF_S = 3600.0
+RELEASE_DEAD_EVERY_S = 5.0  # how often a poller gives back the jobs of killed local workers
 MAX_DEFERRALS = 200  # rate-limited retries that do not count as attempts, at most
 
 
@@ -54,13 +56,18 @@ class Worker:
         self.kinds = kinds
         self.lease_s = lease_s or services.config.worker_lease
         self.stop_event = threading.Event()
+        self._released_at = 0.0
 
     @property
     def db(self) -> Any:
         return self.services.db
 
     def run_once(self) -> Job | None:
-        """Take and run one due job; returns it, or None when nothing was due."""
+        """Take and run one due job; returns it, or None when nothing was due. Every few seconds the
+        jobs of killed local workers are given back first (``jobs.release_dead_local``)."""
+        if time.monotonic() - self._released_at > RELEASE_DEAD_EVERY_S:
+            self._released_at = time.monotonic()
+            jobs_repo.release_dead_local(self.db)
         job = jobs_repo.claim(self.db, self.worker_id, self.lease_s, self.kinds)
         if job is None:
             return None

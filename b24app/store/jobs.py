@@ -140,6 +140,23 @@ def claim(db: Database, worker_id: str, lease_s: float, kinds: tuple[str, ...] |
     return Job.from_row(got) if got else None
 
 
+def release_dead_local(db: Database) -> int:
+    """End the lease of every running job whose holder is a process of this machine that no longer
+    exists (a worker killed with SIGKILL): it is taken again at once instead of after its lease,
+    which a kind with a long lease (600-1800 s) holds far beyond the worker's death. A holder on
+    another machine, or alive, keeps its lease (``leases.dead_local_holder``)."""
+    from b24app.store.leases import dead_local_holder
+
+    now = clock.now()
+    n = 0
+    for r in db.query("SELECT id, worker_id FROM jobs WHERE status = ? AND lease_until >= ?", (RUNNING, now)):
+        holder = str(r["worker_id"] or "")
+        if holder and dead_local_holder(holder):
+            n += db.execute("UPDATE jobs SET lease_until = ? WHERE id = ? AND status = ? AND worker_id = ?",
+                            (now - 0.001, r["id"], RUNNING, holder))
+    return n
+
+
 @dataclass
 class Claim:
     """What :func:`claim_by_id` found: the job it took, or why not (``state``) and when the row may

@@ -6,7 +6,9 @@ periodic ``b24app.recover`` task (once per period cluster-wide) therefore:
 
 1. returns stalled deliveries (their worker has sent no heartbeat for ``stalled_after`` seconds)
    to the queue, due when our row's lease ends — the row is taken again only then, so a worker
-   that was merely slow never has its job run beside it;
+   that was merely slow never has its job run beside it; a row whose holder is a process of this
+   machine that no longer exists has its lease ended first (``jobs.release_dead_local``), so its
+   job runs again at once and not after the kind's long lease;
 2. defers a delivery for every row that is due (or whose lease expired) and has none pending:
    rows queued before procrastinate was installed, or whose delivery failed on a database error.
 """
@@ -69,6 +71,8 @@ def redeliver_orphans(db: Database) -> int:
 async def recover(app: Any, services: Services, *, stalled_after: float) -> dict[str, int]:
     db = services.db
     stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after))
+    if stalled:  # a holder that is a dead process of this machine gives its rows back at once
+        await asyncio.to_thread(jobs_repo.release_dead_local, db)
     for pj in stalled:
         at = None
         if pj.task_name == queue.RUN:

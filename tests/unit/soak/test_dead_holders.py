@@ -61,3 +61,45 @@ def test_holders_of_other_machines_or_other_shapes_are_never_taken_over() -> Non
     assert not leases.dead_local_holder("3f2c9a0b4e5d")  # a uuid holder (contracts)
     assert not leases.dead_local_holder(f"{socket.gethostname()}:{os.getpid()}:7")  # this very process
     assert leases.dead_local_holder(f"{socket.gethostname()}:{2**22 + 12345}:7")  # beyond pid_max: gone
+
+
+JOB_CHILD = """
+import sys, time
+from b24app.store.db import open_database
+from b24app.store import jobs
+db = open_database(path=sys.argv[1])
+holder = sys.argv[2] + ":" + str(__import__("os").getpid()) + ":1:pq7"
+job = jobs.claim(db, holder, 600)
+assert job is not None
+print(job.id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_job_held_by_a_killed_worker_is_given_back_at_once(services) -> None:
+    """Found by the PostgreSQL soak: a worker killed in a ``stages.sla_scan`` (its kind's lease of
+    600 s is taken at once) held the job for ten minutes. ``jobs.release_dead_local`` (run by the
+    poller and by the procrastinate recovery) ends the lease of a holder that is a dead local process."""
+    from b24app.store import jobs
+
+    db = services.db
+    first, _ = jobs.enqueue(db, "stages.sla_scan", member_id="m", max_attempts=5)
+    jobs.enqueue(db, "stages.sla_scan", member_id="m2", max_attempts=5)
+    elsewhere = jobs.claim(db, f"another-host:{2**22 + 12345}:1", 600)  # a worker of another machine
+    assert elsewhere is not None and elsewhere.id == first
+    proc = subprocess.Popen([sys.executable, "-c", JOB_CHILD, str(db.path), socket.gethostname()],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        held = int(proc.stdout.readline()) if proc.stdout else 0
+        assert held != first
+        assert jobs.release_dead_local(db) == 0  # alive: its lease holds
+        assert jobs.claim(db, "me:1:1", 30) is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert jobs.release_dead_local(db) == 1  # only the dead local holder, not the other machine's
+        got = jobs.claim(db, "me:1:1", 30)
+        assert got is not None and got.id == held and got.attempts == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
