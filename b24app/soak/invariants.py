@@ -28,6 +28,7 @@ PAYMENT_COMMENT = "Оплата по счёту № "
 PAID_FIELD, CONTRACT_FIELD = "UF_CRM_B24APP_1C_PAID", "UF_CRM_B24APP_CONTRACT_NO"
 KEY_RE = re.compile(r"\[b24app ([0-9A-Za-z]{1,8})-(\d+)-(\d+)\]")
 ACTIONS = ("RETRY", "RATE_LIMITED", "REFRESH_THEN_RETRY", "FAIL_CONFIG", "FAIL_DATA")
+ACCESS_TTL_S = 3600  # a portal's access token lives an hour: a long run may see natural expiries too
 
 TITLES = {
     "leads_assigned_exactly_once": "каждый лид распределён ровно один раз / every lead assigned exactly once",
@@ -38,6 +39,7 @@ TITLES = {
     "no_job_left_outside_done_or_dead": "ни одного задания вне done/dead / no job outside done or dead letters",
     "dead_letters_explained": "у каждого dead letter есть причина / every dead letter explained",
     "robots_answered": "каждый робот ответил / every robot call answered",
+    "no_duplicate_token_refresh": "не больше одного обновления токена на истечение / one token refresh per expiry",
     "onec_passwords_not_logged": "пароли 1С не попали в журналы / 1C passwords in no log",
 }
 
@@ -60,6 +62,10 @@ class Facts:
     dead_jobs: list[dict[str, Any]] = field(default_factory=list)
     robot_runs: list[dict[str, Any]] = field(default_factory=list)
     secret_hits: list[str] = field(default_factory=list)
+    token_refreshes: int = 0  # refresh grants of the app on this portal since the story began
+    token_refresh_failures: int = 0
+    token_expiries: int = 0  # times the portal's tokens were expired by the fault plan
+    natural_expiries: int = 0  # expiries the token's own lifetime allows during the run
 
 
 Check = Callable[[Facts, Ledger], tuple[bool, Any]]
@@ -243,7 +249,12 @@ def check_payments(facts: Facts, ledger: Ledger) -> tuple[bool, Any]:
 
 
 def check_jobs(facts: Facts, ledger: Ledger) -> tuple[bool, Any]:
-    left = {k: v for k, v in facts.job_counts.items() if k in ("queued", "running") and v}
+    """Nothing running, due or waiting for a retry; a job planned for later by design and never
+    tried (``scheduled``: tomorrow's digest) is a plan, not work left. Without that split (counts of
+    the jobs table only) every queued job counts."""
+    c = facts.job_counts
+    keys = ("running", "due", "retrying") if "scheduled" in c else ("queued", "running")
+    left = {k: v for k, v in c.items() if k in keys and v}
     return not left, left
 
 
@@ -263,6 +274,20 @@ def check_robots(facts: Facts, ledger: Ledger) -> tuple[bool, Any]:
     return not bad, bad[:50]
 
 
+def check_token_refresh(facts: Facts, ledger: Ledger) -> tuple[bool, Any]:
+    """Token refresh is single-flight per portal across processes: at most one refresh grant per
+    expiry of the portal's tokens (however many workers and web processes met ``expired_token``),
+    and no refresh refused (a rotated refresh token used twice is refused)."""
+    bad: list[str] = []
+    allowed = facts.token_expiries + facts.natural_expiries
+    if facts.token_refreshes > allowed:
+        bad.append(f"{facts.token_refreshes} token refreshes for {facts.token_expiries} expiries "
+                   f"(+{facts.natural_expiries} by lifetime)")
+    if facts.token_refresh_failures:
+        bad.append(f"{facts.token_refresh_failures} refresh grants refused")
+    return not bad, bad
+
+
 def check_secrets(facts: Facts, ledger: Ledger) -> tuple[bool, Any]:
     return not facts.secret_hits, facts.secret_hits[:20]
 
@@ -276,6 +301,7 @@ CHECKS: dict[str, Check] = {
     "no_job_left_outside_done_or_dead": check_jobs,
     "dead_letters_explained": check_dead_letters,
     "robots_answered": check_robots,
+    "no_duplicate_token_refresh": check_token_refresh,
     "onec_passwords_not_logged": check_secrets,
 }
 
@@ -292,22 +318,29 @@ def evaluate(facts: Facts, ledger: Ledger) -> tuple[dict[str, bool], dict[str, A
 
 
 # --- reading the truth --------------------------------------------------------------------------
-def secrets_in_files(paths: list[Path], secrets: list[str]) -> list[str]:
-    """``file: secret…`` for every file that contains one of ``secrets`` (at least 6 characters)."""
-    hits = []
+def read_texts(paths: list[Path]) -> dict[str, str]:
+    """``{file name: text}`` of the files that can be read (logs are read once per run)."""
+    out = {}
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            out[path.name] = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        for s in secrets:
-            if len(s) >= 6 and s in text:
-                hits.append(f"{path.name}: {s[:3]}…")
-    return hits
+    return out
+
+
+def secrets_in_texts(texts: dict[str, str], secrets: list[str]) -> list[str]:
+    """``name: secret…`` for every text that contains one of ``secrets`` (at least 6 characters)."""
+    return [f"{name}: {s[:3]}…" for name, text in texts.items() for s in secrets if len(s) >= 6 and s in text]
+
+
+def secrets_in_files(paths: list[Path], secrets: list[str]) -> list[str]:
+    """``file: secret…`` for every file that contains one of ``secrets`` (at least 6 characters)."""
+    return secrets_in_texts(read_texts(paths), secrets)
 
 
 def collect(*, services: Any, member_id: str, hook: Any, control: Callable[..., Any], ledger: Ledger,
-            lead_marker_from: int, log_paths: list[Path], extra_texts: list[str]) -> Facts:
+            lead_marker_from: int, log_texts: dict[str, str], extra_texts: list[str]) -> Facts:
     """Read everything the checks need (the faults must be off: the webhook reads without them)."""
     from b24app.contracts import register
     from b24app.leads import store as leads_store
@@ -344,11 +377,11 @@ def collect(*, services: Any, member_id: str, hook: Any, control: Callable[..., 
         f.onec_counterparties[name] = control("GET", f"/onec/{name}/documents/Catalog_Контрагенты?limit=100000")
     for p in ledger.payments:
         f.app_payments[(p.base, p.invoice_ref)] = state.payments_of_invoice(db, member_id, p.base, p.invoice_ref)
-    f.job_counts = jobs_repo.counts(db)
+    f.job_counts = {**jobs_repo.counts(db), **jobs_repo.outstanding(db)}
     f.dead_jobs = [j.public() for j in jobs_repo.list_jobs(db, status=jobs_repo.DEAD, limit=100_000)]
     f.robot_runs = control("GET", f"/portals/{member_id}/robot-runs")
     passwords = [str(b.get("password") or "") for b in control("GET", f"/portals/{member_id}/onec")]
-    f.secret_hits = secrets_in_files(log_paths, passwords)
+    f.secret_hits = secrets_in_texts(log_texts, passwords)
     for i, text in enumerate(extra_texts):
         f.secret_hits += [f"output {i}: {p[:3]}…" for p in passwords if len(p) >= 6 and p in text]
     return f

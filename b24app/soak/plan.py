@@ -18,14 +18,27 @@ class SoakOptions:
     minutes: float = 10.0
     seed: int = 1
     time_scale: float = 4.0  # the portal's leaky bucket drains this many times faster (the app is told so)
-    lead_every_s: float = 4.0  # mean time between two new leads
-    pipelines: int = 3  # deals moving through the funnel at the same time
+    lead_every_s: float | None = None  # mean time between two new leads on one portal (None: 4 s x portals)
+    pipelines: int | None = None  # deals moving through one portal's funnel at once (None: 3, or 1 per portal)
     workers: int = 2  # `b24app worker` processes (each --concurrency 2)
+    portals: int = 1  # МеталПром portals, each with its own story (the faults apply to every one)
+    database_url: str | None = None  # PostgreSQL (a fresh schema of it); None: SQLite
     settle_s: float | None = None  # bounded settle after the faults stop (default: from the run's length)
     error_5xx_rate: float = 0.10
     timeout_rate: float = 0.02
     commit_then_500_rate: float = 0.03
     keep: bool = False
+
+    @property
+    def lead_every(self) -> float:
+        """Seconds between leads on one portal: by default the run's total stays one lead per 4 s."""
+        return self.lead_every_s if self.lead_every_s is not None else 4.0 * self.portals
+
+    @property
+    def pipelines_per_portal(self) -> int:
+        if self.pipelines is not None:
+            return self.pipelines
+        return 3 if self.portals == 1 else 1
 
     @property
     def story_s(self) -> float:

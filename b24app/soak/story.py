@@ -20,7 +20,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -98,12 +99,37 @@ class StoryOver(Exception):
     """The story's time is up: a deal in flight stays where it is (nothing new is started)."""
 
 
+class InFlight:
+    """Counts the managers' calls that make the portal call the app (stage moves fire robots and
+    events). Before the app is taken down the runner clears ``app_up`` and waits here until none is
+    in flight: a move retried through a 503 burst must not land while the app is down — the portal
+    delivers a robot call once, and a robot call the app never got stays waiting for ever."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.n = 0
+
+    def enter(self) -> None:
+        with self.cond:
+            self.n += 1
+
+    def leave(self) -> None:
+        with self.cond:
+            self.n -= 1
+            self.cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.n == 0, timeout)
+
+
 class Story:
     """The people of МеталПром on one portal; threads started by :meth:`start`."""
 
     def __init__(self, *, services: Any, member_id: str, hook: Webhook, control: Callable[..., Any],
                  cli: Callable[..., Any], ledger: Ledger, seed: int, lead_every_s: float, pipelines: int,
-                 app_up: threading.Event, stop_new: threading.Event, max_wait_s: float = 150.0) -> None:
+                 app_up: threading.Event, stop_new: threading.Event, max_wait_s: float = 150.0,
+                 in_flight: InFlight | None = None) -> None:
         self.services = services
         self.m = member_id
         self.hook = hook
@@ -115,6 +141,7 @@ class Story:
         self.lead_every_s = lead_every_s
         self.pipelines = pipelines
         self.app_up = app_up  # cleared while the app is down: managers wait (leads keep coming)
+        self.in_flight = in_flight or InFlight()
         self.stop_new = stop_new  # set at the end of the story: nothing new starts
         self.max_wait_s = max_wait_s
         self.threads: list[threading.Thread] = []
@@ -248,6 +275,20 @@ class Story:
             if self.stop_new.is_set():
                 raise StoryOver
 
+    @contextmanager
+    def _app_call(self) -> Iterator[None]:
+        """Wait for the app, then call with the call counted in flight (see :class:`InFlight`)."""
+        while True:
+            self._wait_app()
+            self.in_flight.enter()
+            if self.app_up.is_set():
+                break
+            self.in_flight.leave()  # the app went down between the wait and the count: wait again
+        try:
+            yield
+        finally:
+            self.in_flight.leave()
+
     def _wait(self, what: Callable[[], Any], rec: DealRec, label: str) -> Any:
         deadline = time.monotonic() + self.max_wait_s
         while time.monotonic() < deadline:
@@ -261,11 +302,11 @@ class Story:
         return None
 
     def move(self, rec: DealRec, stage: str) -> None:
-        self._wait_app()
-        if self.stop_new.is_set():
-            raise StoryOver
-        self.hook.call("crm.deal.update", {"id": rec.deal_id, "fields": {"STAGE_ID": stage}})
-        rec.stages.append(stage)
+        with self._app_call():
+            if self.stop_new.is_set():
+                raise StoryOver
+            self.hook.call("crm.deal.update", {"id": rec.deal_id, "fields": {"STAGE_ID": stage}})
+            rec.stages.append(stage)
 
     def deal_story(self) -> DealRec:
         n = self._next()
@@ -276,15 +317,16 @@ class Story:
             cli_contract = n % 3 == 0
             full = self.rng.random() < 0.6
         marker = f"soak-D{n}:"
-        self._wait_app()
-        deal_id = int(self.hook.call("crm.deal.add", {"fields": {
-            "TITLE": f"Поставка {marker} металлопрокат", "COMPANY_ID": company, "CATEGORY_ID": 0, "STAGE_ID": "NEW",
-            "ASSIGNED_BY_ID": manager, "CURRENCY_ID": "RUB"}}, find=lambda: self._find("crm.deal.list", marker)))
-        rec = DealRec(deal_id, my, company)
-        with self.ledger.lock:
-            self.ledger.deals[deal_id] = rec
-        self.hook.call("crm.item.update", {"entityTypeId": 2, "id": deal_id, "fields": {"mycompanyId": my}})
-        self.hook.call("crm.deal.productrows.set", {"id": deal_id, "rows": rows})
+        with self._app_call():
+            deal_id = int(self.hook.call("crm.deal.add", {"fields": {
+                "TITLE": f"Поставка {marker} металлопрокат", "COMPANY_ID": company, "CATEGORY_ID": 0,
+                "STAGE_ID": "NEW", "ASSIGNED_BY_ID": manager, "CURRENCY_ID": "RUB"}},
+                find=lambda: self._find("crm.deal.list", marker)))
+            rec = DealRec(deal_id, my, company)
+            with self.ledger.lock:
+                self.ledger.deals[deal_id] = rec
+            self.hook.call("crm.item.update", {"entityTypeId": 2, "id": deal_id, "fields": {"mycompanyId": my}})
+            self.hook.call("crm.deal.productrows.set", {"id": deal_id, "rows": rows})
         db, m = self.services.db, self.m
         from b24app.contracts import register
         from b24app.stages import repo

@@ -91,7 +91,8 @@ def clean() -> tuple[inv.Facts, Ledger]:
     f.onec_counterparties = {"main": [{"ИНН": "7448053174", "КПП": "744801001"}], "trade": []}
     f.app_payments = {("main", "ref-7"): [{"ref_key": "pay-1", "amount": 400.0, "active": 1},
                                          {"ref_key": "pay-2", "amount": 600.0, "active": 1}]}
-    f.job_counts = {"queued": 0, "running": 0, "done": 40, "dead": 1}
+    f.job_counts = {"queued": 1, "running": 0, "done": 40, "dead": 1, "due": 0, "retrying": 0, "scheduled": 1}
+    f.token_expiries, f.token_refreshes = 3, 3
     f.dead_jobs = [{"id": 9, "kind": "stages.sla_scan", "last_error": "[app busy] lease held", "last_error_action": "RETRY"}]
     f.robot_runs = [{"id": 1, "code": "b24app_make_contract", "state": "done"}]
     return f, led
@@ -136,6 +137,10 @@ def broken(change) -> dict[str, object]:
     (lambda f, led: f.deal_comments[7].append("Оплата по счёту № 12 ещё раз"), "payments_applied_once",
      "3 payment comments"),
     (lambda f, led: f.job_counts.update(running=1), "no_job_left_outside_done_or_dead", "running"),
+    (lambda f, led: f.job_counts.update(due=1), "no_job_left_outside_done_or_dead", "due"),
+    (lambda f, led: f.job_counts.update(retrying=2), "no_job_left_outside_done_or_dead", "retrying"),
+    (lambda f, led: setattr(f, "token_refreshes", 4), "no_duplicate_token_refresh", "4 token refreshes for 3 expiries"),
+    (lambda f, led: setattr(f, "token_refresh_failures", 1), "no_duplicate_token_refresh", "1 refresh grants refused"),
     (lambda f, led: f.dead_jobs.append({"id": 10, "kind": "robot", "last_error": "KeyError: 'x'\nTraceback ...",
                                         "last_error_action": "FAIL_DATA"}), "dead_letters_explained", "job 10"),
     (lambda f, led: f.dead_jobs.append({"id": 11, "kind": "robot", "last_error": "", "last_error_action": "RETRY"}),
@@ -155,3 +160,18 @@ def test_secrets_are_found_in_files(tmp_path: Path) -> None:
     (tmp_path / "app.log").write_text("nothing here\n")
     hits = inv.secrets_in_files(sorted(tmp_path.glob("*.log")), ["Sync-1a2b3c4d", "abc"])
     assert hits == ["worker0.log: Syn…"]
+
+
+def test_without_the_split_every_queued_job_is_left() -> None:
+    facts, ledger = clean()
+    facts.job_counts = {"queued": 1, "running": 0, "done": 40, "dead": 0}
+    ok, left = inv.check_jobs(facts, ledger)
+    assert not ok and left == {"queued": 1}
+
+
+def test_a_natural_expiry_of_a_long_run_allows_one_more_refresh() -> None:
+    facts, ledger = clean()
+    facts.token_refreshes = 4
+    assert not inv.check_token_refresh(facts, ledger)[0]
+    facts.natural_expiries = 1
+    assert inv.check_token_refresh(facts, ledger) == (True, [])
