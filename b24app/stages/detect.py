@@ -2,7 +2,8 @@
 so the item is fetched and compared with the last stage we saw (``stages_seen``).
 
 - A new stage entry (another stage, or the same stage entered again: another ``MOVED_TIME``) creates
-  the tasks of the stage's templates; with ``skipped_stages`` a forward jump inside one funnel also
+  the tasks of the stage's templates, and of every stage the item passed through since the entry we
+  saw (the portal's stage history: two moves before the event is handled lose nothing); with ``skipped_stages`` a forward jump inside one funnel also
   creates the tasks of the process stages in between (each keyed by the jump).
 - The stage left: with ``close_tasks_on_leave`` the app's open tasks of that entry are completed.
 - The SLA of the item is evaluated at once, so a new stage or a changed date field recalculates the
@@ -78,6 +79,11 @@ def process_item(ctx: Any, settings: dict[str, Any], entity: str, item: dict[str
             inst = installations.get(ctx.db, ctx.member_id)
             after_install = bool(entered and inst and entered.timestamp() >= inst.installed_at - FIRST_SIGHT_GRACE_S)
             if tasks_on and (is_new or after_install):
+                if is_new:  # created and moved on before this event was handled: the stages it passed
+                    for passed, passed_entry in items.visited_between(
+                            ctx.client, entity, item_id, "", str(item.get("DATE_CREATE") or ""), stage, entry):
+                        out["created"] += _create_passed(ctx, settings, cfg, entity, item, passed, passed_entry,
+                                                         orgs)
                 out["created"] += _create(ctx, settings, cfg, entity, item, stage, entry, orgs)
         elif (seen.stage_id, seen.entry) != (stage, entry):
             out["change"] = f"{seen.stage_id} -> {stage}"
@@ -92,6 +98,9 @@ def process_item(ctx: Any, settings: dict[str, Any], entity: str, item: dict[str
                         rule = cfg.rule(entity, skipped)
                         if rule is not None and rule.tasks and cfg.creates_skipped(rule):
                             out["created"] += _create(ctx, settings, cfg, entity, item, skipped, f"skip:{entry}", orgs)
+                for passed, passed_entry in items.visited_between(ctx.client, entity, item_id, seen.stage_id,
+                                                                  seen.entry, stage, entry):
+                    out["created"] += _create_passed(ctx, settings, cfg, entity, item, passed, passed_entry, orgs)
                 out["created"] += _create(ctx, settings, cfg, entity, item, stage, entry, orgs)
         else:
             watched = sla.watched_values(sla_config(settings), entity, item)
@@ -121,3 +130,14 @@ def _create(ctx: Any, settings: dict[str, Any], cfg: Any, entity: str, item: dic
         return []
     made = creation.create_for_entry(ctx, settings, rule, entity, item, stage, entry, orgs=orgs)
     return [c.task_id for c in made]
+
+
+def _create_passed(ctx: Any, settings: dict[str, Any], cfg: Any, entity: str, item: dict[str, Any], stage: str,
+                   entry: str, orgs: creation.OrgSource) -> list[int]:
+    """The tasks of a stage the item passed through (entered and left before we looked): created as
+    they would have been at the entry, and closed at once when the stage closes its tasks on leave."""
+    made = _create(ctx, settings, cfg, entity, item, stage, entry, orgs)
+    rule = cfg.rule(entity, stage)
+    if made and rule is not None and rule.close_on_leave:
+        close_tasks(ctx, repo.tasks_of_entry(ctx.db, ctx.member_id, entity, int(item["ID"]), stage, entry))
+    return made

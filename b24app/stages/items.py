@@ -57,13 +57,7 @@ def entry_token(item: dict[str, Any]) -> str:
 
 def entered_at(item: dict[str, Any]) -> dt.datetime | None:
     text = item.get("MOVED_TIME") or item.get("DATE_CREATE")
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return _moment(str(text)) if text else None
 
 
 def assigned(item: dict[str, Any]) -> int | None:
@@ -73,6 +67,44 @@ def assigned(item: dict[str, Any]) -> int | None:
 
 def link(client_endpoint: str, entity: str, item_id: int) -> str:
     return item_link(client_endpoint, entity, item_id)
+
+
+def _moment(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def visited_between(client: Any, entity: str, item_id: int, seen_stage: str, seen_entry: str,
+                    current_stage: str, current_entry: str) -> list[tuple[str, str]]:
+    """Stage entries the item went through after the one we saw and before its current one, oldest
+    first, as ``(stage, entry token)`` from the portal's stage history (``crm.stagehistory.list``): a
+    deal moved twice before its first update event is handled still gets the tasks of the stage it
+    passed through. The entry token of such a stage is the history row's time (the item's MOVED_TIME
+    of that move)."""
+    since, until = _moment(seen_entry), _moment(current_entry)
+    if since is None or until is None or until <= since:
+        return []
+    answer = client.call_raw("crm.stagehistory.list", {
+        "entityTypeId": ENTITIES[entity].type_id, "order": {"ID": "ASC"},
+        "filter": {"OWNER_ID": item_id, ">=CREATED_TIME": seen_entry},
+        "select": ["ID", "CREATED_TIME", "STAGE_ID", "STATUS_ID"]})
+    result = answer.get("result") or {}
+    rows = result.get("items") if isinstance(result, dict) else result
+    out: list[tuple[str, str]] = []
+    for row in rows or []:
+        stage, when = str(row.get("STAGE_ID") or row.get("STATUS_ID") or ""), str(row.get("CREATED_TIME") or "")
+        moment = _moment(when)
+        if not stage or moment is None or moment < since or moment > until:
+            continue
+        if (stage, when) in ((seen_stage, seen_entry), (current_stage, current_entry)):
+            continue
+        out.append((stage, when))
+    if out and out[-1][0] == current_stage:  # the current entry itself, its time written a moment apart
+        out.pop()
+    return out
 
 
 def fetch(client: Any, entity: str, item_id: int) -> dict[str, Any] | None:

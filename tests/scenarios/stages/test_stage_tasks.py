@@ -119,3 +119,32 @@ def test_a_jump_creates_skipped_stage_tasks_only_when_configured(stage) -> None:
     stage.move(deal, "PREPARATION", at=msk(2026, 10, 30, 15, 30))
     assert len(stage.tasks(deal)) == 3
     assert stage.dead() == []
+
+
+def test_a_deal_moved_twice_before_its_event_is_handled_gets_the_tasks_of_the_stage_it_passed(stage) -> None:
+    """Events carry only the id: by the time the first update is handled the deal is already a stage
+    further. The stage it passed through is read from the portal's stage history; its task is created
+    once (and closed, as the stage closes its tasks on leave) and the current stage's task too."""
+    deal = stage.new_deal("Лист г/к 4 мм, 12 т", ZUEVA, OPPORTUNITY=180000)
+    stage.settle()
+    stage.at(msk(2026, 10, 30, 15, 0))
+    stage.rest("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "UC_APPROVAL"}})
+    stage.at(msk(2026, 10, 30, 15, 5))
+    stage.rest("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": "UC_CONTRACT"}})
+    stage.settle()
+    tasks = stage.tasks(deal)
+    assert len(tasks) == 2, [t["title"] for t in tasks]
+    approval, lawyer = by_title(tasks, "Согласовать счёт"), by_title(tasks, "Подготовить договор")
+    assert approval["responsibleId"] == str(HEAD_OF_SALES) and lawyer["responsibleId"] == str(LAWYER)
+    assert lawyer["status"] == "2"
+
+    # created in one stage and moved on before the add event was handled: the same
+    other = stage.new_deal("Швеллер 16П, 8 т", PETROV, "UC_APPROVAL", OPPORTUNITY=95000)
+    stage.at(msk(2026, 10, 30, 15, 10))
+    stage.rest("crm.deal.update", {"id": other, "fields": {"STAGE_ID": "UC_CONTRACT"}})
+    stage.settle()
+    got = stage.tasks(other)
+    assert len(got) == 2 and by_title(got, "Согласовать счёт") and by_title(got, "Подготовить договор")
+    stage.settle()  # late duplicates change nothing
+    assert len(stage.tasks(deal)) == 2 and len(stage.tasks(other)) == 2
+    assert stage.dead() == []
