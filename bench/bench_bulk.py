@@ -8,6 +8,9 @@ Workloads (each the real command, run as a process: ``b24app ...`` with the stac
 - ``backlog`` — ``b24app leads distribute --no-caps``: N new leads of the "nobody" user under the
   МеталПром demo rules. An *item* is a lead. Each lead costs two *write commands* (the assignment
   ``crm.lead.update`` and the explanation ``crm.timeline.comment.add``), 50 commands per ``batch``.
+- ``backlog_no_comments`` — the same with ``--no-comments`` (a fresh backlog of the same size): one
+  write command per lead, the reasons kept in the decision log only. Ours only: the naive clients'
+  update part is the ``backlog`` figure's.
 - ``stage_tasks`` — ``b24app stages apply``: deals sitting in «Согласование счета», «Подготовка
   договора» and «Ожидание оплаты» get the demo's stage tasks. An *item* is a task created; its
   *write commands* are ``tasks.task.add`` plus one ``task.checklistitem.add`` per checklist item
@@ -61,9 +64,11 @@ STAGE_DEALS = ("UC_APPROVAL", "UC_CONTRACT", "UC_AWAIT_PAYMENT")
 CHECKLIST = {"UC_CONTRACT": 4}  # checklist items of the demo's task in that stage
 ITEM_DEFINITIONS = {
     "backlog": "a lead distributed; 2 write commands per lead (crm.lead.update + crm.timeline.comment.add)",
+    "backlog_no_comments": "a lead distributed with --no-comments; 1 write command per lead (crm.lead.update)",
     "stage_tasks": "a task created; write commands = tasks.task.add + one task.checklistitem.add per checklist item",
     "analytics_pull": "a row read into the analytics tables (no writes)",
 }
+NAIVE_WORKLOADS = ("backlog", "stage_tasks", "analytics_pull")
 
 
 @dataclass(frozen=True)
@@ -131,8 +136,14 @@ def per(requests: int, n: int) -> float | None:
 
 
 # --- our commands -------------------------------------------------------------------------------
-def ours(stack: Any, m: str, plan: str, scale: float, workload: str) -> dict[str, Any]:
+def ours(stack: Any, m: str, plan: str, scale: float, workload: str, sz: Sizes) -> dict[str, Any]:
+    if workload == "backlog_no_comments":  # the first backlog took every lead: a fresh one, same size
+        stack.control("PUT", f"/portals/{m}/limits", {"enabled": False})
+        stack.control("POST", f"/portals/{m}/generate", {"leads": sz.leads, "status_id": "NEW",
+                                                          "assigned_ids": [1], "rng_seed": 6})
     args = {"backlog": ["leads", "distribute", "--portal", m, "--no-caps", "--no-progress", "--json"],
+            "backlog_no_comments": ["leads", "distribute", "--portal", m, "--no-caps", "--no-comments",
+                                    "--no-progress", "--json"],
             "stage_tasks": ["stages", "apply", "--portal", m, "--entity", "deal", "--json"],
             "analytics_pull": ["report", "refresh", "--portal", m, "--json"]}[workload]
     set_limits(stack, m, plan, scale)
@@ -144,8 +155,9 @@ def ours(stack: Any, m: str, plan: str, scale: float, workload: str) -> dict[str
         raise RuntimeError(f"b24app {' '.join(args[:2])} failed: {out.stderr[-2000:]}")
     result = json.loads(out.stdout[out.stdout.index("{"):])
     fig = traffic(stack, m, mark, client_id=stack.client_id, plan=plan, scale=scale)
-    if workload == "backlog":
-        items, writes = int(result["processed"]), 2 * int(result["processed"])
+    if workload.startswith("backlog"):
+        items = int(result["processed"])
+        writes = items * (2 if workload == "backlog" else 1)
         extra = {"counts": result.get("counts")}
     elif workload == "stage_tasks":
         items = int(result["created"])
@@ -325,7 +337,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 scale = sz.scale[plan]
                 res: dict[str, Any] = {"ours": {}, "naive": {}}
                 for workload in ITEM_DEFINITIONS:
-                    res["ours"][workload] = ours(stack, m, plan, scale, workload)
+                    res["ours"][workload] = ours(stack, m, plan, scale, workload, sz)
                     print(f"[bulk] {plan} {workload}: {res['ours'][workload]['requests']} requests, "
                           f"ratio {res['ours'][workload]['floor_ratio']}", file=sys.stderr, flush=True)
                 portal = stack.control("GET", f"/portals/{m}")
@@ -335,9 +347,9 @@ def run(quick: bool = False) -> dict[str, Any]:
                     first = naive_work(stack, m, sz)
                     client = Naive(kind, hook["url"], tls_domain, f"{hook['user_id']}/{hook['code']}", plan, scale)
                     res["naive"][kind] = {w: naive_run(stack, m, client, w, plan, scale, first, sz)
-                                          for w in ITEM_DEFINITIONS}
+                                          for w in NAIVE_WORKLOADS}
                     print(f"[bulk] {plan} naive {kind} done", file=sys.stderr, flush=True)
-                for workload in ITEM_DEFINITIONS:  # the naive floor for our workload's size
+                for workload in NAIVE_WORKLOADS:  # the naive floor for our workload's size
                     n = res["ours"][workload]["items"]
                     drain, burst = PLANS[plan]
                     for kind in ("fast_bitrix24", "b24pysdk"):
@@ -353,6 +365,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     out["floor_ratio"] = std["ours"]["backlog"]["floor_ratio"]
     out["naive_requests_per_item"] = std["naive"]["fast_bitrix24"]["backlog"]["requests_per_item"]
     out["naive_b24pysdk_requests_per_item"] = std["naive"]["b24pysdk"]["backlog"]["requests_per_item"]
+    out["requests_per_item_no_comments"] = std["ours"]["backlog_no_comments"]["requests_per_item"]
     out["targets"] = headline(out)
     return out
 
@@ -368,15 +381,18 @@ def summary(res: dict[str, Any]) -> list[tuple[str, Any]]:
                                          f"{lim['time_scale']:g}"))
         for w in ITEM_DEFINITIONS:
             o = res[plan]["ours"][w]
-            fb, sdk = res[plan]["naive"]["fast_bitrix24"][w], res[plan]["naive"]["b24pysdk"][w]
+            fb, sdk = res[plan]["naive"]["fast_bitrix24"].get(w, {}), res[plan]["naive"]["b24pysdk"].get(w, {})
             per_write = f", per write {o['requests_per_write']}" if o.get("requests_per_write") else ""
             rows.append((f"{plan} {w}", f"{o['items']} items, {o['requests']} requests: per item "
                                          f"{o['requests_per_item']}{per_write}; wall/floor {o['floor_ratio']} "
                                          f"({o['wall_s']} s / {o['floor_s']} s)"))
+            if w not in NAIVE_WORKLOADS:
+                continue
             rows.append((f"{plan} {w} naive", f"fast-bitrix24 {fb['requests_per_item']}/item, b24pysdk "
                                                f"{sdk['requests_per_item']}/item; their floor for "
                                                f"{o['items']} items {fb.get('floor_for_n_s')} s"))
-    for key in ("requests_per_item", "requests_per_write_command", "floor_ratio", "naive_requests_per_item"):
+    for key in ("requests_per_item", "requests_per_write_command", "requests_per_item_no_comments", "floor_ratio",
+                "naive_requests_per_item"):
         rows.append((key, res.get(key)))
     return rows
 

@@ -5,7 +5,8 @@ Requests of a run (N leads, standard portal):
 2. one ``batch`` (more only for big lists): absences and work days, loads of the pool members, and the
    contacts, companies, open deals and open leads used to recognise repeat clients and duplicates;
 3. the leads, 2,500 per request (``iter_pages``: ``start=-1``, ``>ID``, 50 chained pages);
-4. the writes, 50 commands per request: per lead the update and the timeline comment -> N/25 requests;
+4. the writes, 50 commands per request: per lead the update and the timeline comment -> N/25 requests
+   (N/50 with ``--no-comments``: the update only);
 5. one ``batch`` of summary notifications: one per manager ("N leads assigned to you") and one alert
    about held leads — instead of one notification per lead.
 So 5,000 leads take ``2 + 2 + 3 + 200 + 1 = 208`` requests at most, within ``ceil(5000/50)*2 + 10``.
@@ -153,13 +154,24 @@ def without_caps(settings: Mapping[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def without_comments(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings with no timeline comment per lead (the decision log keeps the reasons)."""
+    doc = copy.deepcopy(dict(settings))
+    dist = doc.setdefault("distribution", {})
+    dist["notify"] = {**(dist.get("notify") or {}), "timeline": False}
+    return doc
+
+
 def run(portal: Portal, *, user_filter: Mapping[str, Any] | None = None, dry_run: bool = False,
-        limit: int | None = None, restart: bool = False, caps: bool = True,
+        limit: int | None = None, restart: bool = False, caps: bool = True, comments: bool = True,
         progress: Callable[[int], None] | None = None, on_total: Callable[[int | None], None] | None = None) -> BacklogResult:
     """Distribute the backlog (see the module docstring). ``progress(n)`` is called after each chunk;
-    ``caps=False`` lifts the caps for this run (they would send most of a big backlog to the fallback)."""
+    ``caps=False`` lifts the caps for this run (they would send most of a big backlog to the fallback);
+    ``comments=False`` writes no timeline comment per lead (one write command per lead: N/50 requests)."""
     if not caps:
         portal = Portal(portal.db, portal.member_id, portal.client, without_caps(portal.settings))
+    if not comments:
+        portal = Portal(portal.db, portal.member_id, portal.client, without_comments(portal.settings))
     dist = portal.dist
     if not dist.get("enabled", True):
         raise ConfigError("distribution is disabled in the settings (distribution.enabled)")

@@ -100,3 +100,27 @@ def test_dry_run_then_resumable_run_of_the_story_backlog(mp) -> None:
         assert decided[a].user_id == decided[b].user_id, (decided[a].reason, decided[b].reason)
         assert decided[b].kind == "duplicate" and f"лидом #{a}" in decided[b].explanation["summary"]["ru"]
     assert all(int(mp.lead(i)["ASSIGNED_BY_ID"]) != 1 for i in undistributed)
+
+
+def test_without_comments_one_write_per_lead(mp_now) -> None:
+    """``--no-comments``: the same decisions, no timeline comment per lead, so the writes take N/50
+    requests instead of N/25; the reasons stay in the decision log."""
+    mp = mp_now
+    n = 1000
+    first = mp.sandbox.control("POST", f"/portals/{mp.member_id}/generate", {
+        "leads": n, "status_id": "NEW", "assigned_ids": [1], "rng_seed": 12})["first_ids"]["lead"]
+    since = mp.last_request_id()
+    done = cli(mp, "distribute", "--filter", f">=ID={first}", "--no-caps", "--no-comments", "--json", "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["processed"] == n and result["finished"]
+    used = mp.requests_log(since)
+    writes = [r for r in used if r["method"] == "batch" and "crm.lead.update" in json.dumps(r, ensure_ascii=False)]
+    assert len(writes) == math.ceil(n / 50), Counter(r["method"] for r in used)
+    assert not [r for r in used if "crm.timeline.comment.add" in json.dumps(r, ensure_ascii=False)]
+    assert len(used) <= math.ceil(n / 50) + 10, Counter(r["method"] for r in used)
+    leads = mp.leads(first)
+    assigned = [r for r in result["leads"] if r["user_id"]]
+    assert assigned and all(int(leads[r["lead_id"]]["ASSIGNED_BY_ID"]) == r["user_id"] for r in assigned)
+    explained = cli(mp, "explain", str(assigned[0]["lead_id"]), "--json")
+    assert explained.returncode == 0 and assigned[0]["reason"][:20] in explained.stdout, explained.stderr[-2000:]
