@@ -182,15 +182,20 @@ class Stack:
 
     def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 15) -> None:
         """Send ``sig`` to process ``name`` and wait for it (SIGKILL after ``timeout``)."""
-        proc = self.procs.get(name)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        self.kill_all([name], sig, timeout)
+
+    def kill_all(self, names: list[str], sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Send ``sig`` to every named process at once, then wait for each (SIGKILL after ``timeout``)."""
+        procs = [p for p in (self.procs.get(n) for n in names) if p is not None and p.poll() is None]
+        for proc in procs:
+            proc.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
 
     def restart(self, name: str) -> subprocess.Popen[bytes]:
         """Start process ``name`` again with the command it was started with."""

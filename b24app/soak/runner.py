@@ -157,9 +157,9 @@ class Soak:
             s.restart("app")
             self.app_up.set()
         time.sleep(4.0)  # a pending worker restart (after a kill) happens now
-        for i in range(self.opts.workers):
-            if not s.alive(f"worker{i}"):
-                s.restart(f"worker{i}")
+        for name in self.workers():
+            if not s.alive(name):
+                s.restart(name)
         deadline = t0 + limit * 0.6
         joined = all([p.story.join(max(0.1, deadline - time.monotonic())) for p in self.portals if p.story])
         self.say(f"people done ({'all' if joined else 'some still waiting'}) after {time.monotonic() - t0:.0f} s")
@@ -179,8 +179,7 @@ class Soak:
             time.sleep(3.0)
         self.stop_periodic()
         self.drain()
-        for i in range(self.opts.workers):
-            s.kill(f"worker{i}", signal.SIGTERM)
+        s.kill_all(self.workers(), signal.SIGTERM)
         return {"settle_s": round(time.monotonic() - t0, 1), "converged": ok}
 
     def stop_periodic(self) -> None:
@@ -189,9 +188,12 @@ class Soak:
         s = self.stack
         s.kill("scheduler", signal.SIGTERM)
         if s.postgres:
-            for i in range(self.opts.workers):
-                s.kill(f"worker{i}", signal.SIGTERM)
-                s.start_worker(f"worker{i}", 2, "--no-periodic")
+            s.kill_all(self.workers(), signal.SIGTERM)
+            for name in self.workers():
+                s.start_worker(name, 2, "--no-periodic")
+
+    def workers(self) -> list[str]:
+        return [f"worker{i}" for i in range(self.opts.workers)]
 
     def drain(self, limit_s: float = 90.0) -> None:
         """Wait (bounded) until no job is due, retrying or running, seen twice in a row (a job planned

@@ -217,7 +217,7 @@ class Story:
                 self.ledger.error(f"lead: {exc}")
             with self.rng_lock:
                 pause = self.rng.expovariate(1.0 / self.lead_every_s)
-            time.sleep(min(pause, 4 * self.lead_every_s))
+            self.stop_new.wait(min(pause, 4 * self.lead_every_s))  # the end of the story wakes it
 
     def new_lead(self) -> int:
         n = self._next()
@@ -352,7 +352,7 @@ class Story:
         if rec.invoice is not None and rec.amount > 0:
             self.pay(rec, round(rec.amount * 0.4, 2), full=False)
             if full:
-                time.sleep(self.rng.uniform(5.0, 20.0))
+                self.stop_new.wait(self.rng.uniform(5.0, 20.0))
                 if self.stop_new.is_set():
                     raise StoryOver
                 self.pay(rec, round(rec.amount - round(rec.amount * 0.4, 2), 2), full=True)
