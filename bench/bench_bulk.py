@@ -85,7 +85,7 @@ class Sizes:
 def sizes(quick: bool) -> Sizes:
     if quick:
         return Sizes(2_000, 12, 1_000, 20, 4, 6, {"standard": 4.0, "enterprise": 4.0})
-    return Sizes(20_000, 100, 10_000, 200, 25, 300, {"standard": 2.0, "enterprise": 1.0})
+    return Sizes(20_000, 1_000, 10_000, 200, 25, 300, {"standard": 2.0, "enterprise": 1.0})
 
 
 # --- measuring at the sandbox -------------------------------------------------------------------
