@@ -40,6 +40,17 @@ def sweep(stack: Stack, kind: str, member_id: str, token: str, rates: list[float
     return {"rate_held_p99_under_50ms": held, "best_step_under_50ms": best, "steps": steps}
 
 
+def summary(res: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Rows of the printed table: per endpoint the rate held, then p50/p99 at every step."""
+    rows: list[tuple[str, Any]] = [("server", res.get("server"))]
+    for kind in ("event", "robot"):
+        r = res.get(kind) or {}
+        rows.append((f"{kind}: rate held with p99 < 50 ms (req/s)", r.get("rate_held_p99_under_50ms")))
+        rows.append((f"{kind}: steps (rate: p50 / p99 ms, errors)", "; ".join(
+            f"{s['rate']:g}: {s['p50_ms']} / {s['p99_ms']}, {s['errors']}" for s in r.get("steps") or [])))
+    return rows
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     rates = [25, 50, 100, 200] if quick else [25, 50, 100, 150, 200, 300, 400, 600, 800]
     seconds = 2.0 if quick else 5.0

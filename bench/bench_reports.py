@@ -277,6 +277,27 @@ def run(quick: bool = False, pg: bool = False, refresh_deals: int | None = None,
     return out
 
 
+def summary(res: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Rows of the printed table: seconds per report, then the refresh's requests."""
+    rows: list[tuple[str, Any]] = []
+    for part in ("compute", "compute_pg"):
+        c = res.get(part)
+        if not c:
+            continue
+        rows.append((f"{part}: data", f"{c['deals']:,} deals, {c['deal_history_rows']:,} deal history rows, "
+                                      f"{c['leads']:,} leads ({c['engine']})"))
+        rows += [(f"{part}: {name} s (all time / 90 days)", f"{c[name + '.all_s']} / {c[name + '.90d_s']}")
+                 for name in reports.REPORTS]
+        rows.append((f"{part}: every report, all time, s", c["all_reports_all_s"]))
+    r = res.get("refresh")
+    if r:
+        rows.append(("refresh: portal", f"{r['portal']['deals']:,} deals, {r['portal']['leads']:,} leads"))
+        rows.append(("refresh: first full pull", f"{r['first_pull']['requests']} requests, {r['first_pull']['seconds']} s"))
+        rows.append((f"refresh: incremental after {sum(r['changes'].values())} changes",
+                     f"{r['incremental']['requests']} requests, {r['incremental']['seconds']} s"))
+    return rows
+
+
 def _print(result: dict[str, Any]) -> None:
     if "refresh" in result:
         return _print_refresh(result["refresh"])
