@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -141,3 +142,21 @@ def start_app(tmp: Path, sandbox_url: str, client_id: str, client_secret: str) -
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return AppUnderTest(app.extensions["b24app"], config.public_url, server, thread)
+
+
+def run_soak(*args: str, timeout: float) -> tuple[int, str, str]:
+    """``b24app soak`` as an operator runs it, in its own process group: whatever happens, no process of
+    its stack survives. Returns (exit code, stdout, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("B24APP_")}
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "b24app", "soak", *args], cwd=root, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        return proc.returncode, stdout, stderr
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)

@@ -10,36 +10,16 @@ really worked: leads assigned, a contract, a 1C invoice and a payment each."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from b24app.soak.invariants import CHECKS
+from tests.scenarios.harness import run_soak
 
-ROOT = Path(__file__).resolve().parents[3]
 PORTALS = 20
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
-
-
-def run_soak(*args: str, timeout: float) -> tuple[int, str, str]:
-    """``b24app soak`` in its own process group: whatever happens, no process of its stack survives."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("B24APP_")}
-    proc = subprocess.Popen([sys.executable, "-m", "b24app", "soak", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-        return proc.returncode, stdout, stderr
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(10)
 
 
 @pytest.mark.timeout(600)
