@@ -28,7 +28,12 @@ def test_a_short_soak_keeps_every_invariant() -> None:
     # the story really ran
     assert c["leads"] >= 10 and c["leads_while_app_down"] >= 1 and c["leads_on_portal"] == c["leads"]
     assert c["leads_via_offline_sweep"] + c["decisions_by_trigger"].get("reconcile", 0) >= 1
-    assert {"repeat", "new"} <= set(c["leads_by_kind"]) and c["decisions_by_kind"].get("repeat_client", 0) >= 1
+    assert {"repeat", "new"} <= set(c["leads_by_kind"])
+    # some lead went to an existing owner by a match: a repeat client's lead is "repeat_client", or
+    # "duplicate" when the phone matched a lead first, or goes by the rules when the owner is absent —
+    # in 1.5 minutes the story may make a single repeat lead (tests/scenarios/leads pins each case)
+    by_match = c["decisions_by_kind"].get("repeat_client", 0) + c["decisions_by_kind"].get("duplicate", 0)
+    assert by_match >= 1, c["decisions_by_kind"]
     assert c["deals_reached_payment"] >= 2 and c["stage_tasks"] >= 3 * c["deals_reached_payment"]
     assert c["contracts_by_type"].get("prepayment", 0) >= 2 and c["contracts_by_cli"] >= 1
     assert sum(v for k, v in c["onec_invoices"].items() if "main" in k) >= 1
