@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.pg, pytest.mark.slow]
 def test_twenty_portals_on_postgres_keep_every_invariant_under_faults(pg_url: str, tmp_path: Path) -> None:
     started = time.monotonic()
     code, stdout, stderr = run_soak("--portals", str(PORTALS), "--database-url", pg_url, "--workers", "3",
-                                    "--minutes", "2", "--settle", "150", "--seed", "5", "--json", timeout=560)
+                                    "--minutes", "3", "--settle", "150", "--seed", "5", "--json", timeout=560)
     assert stdout.strip(), stderr[-3000:]
     (tmp_path / "report.json").write_text(stdout)  # kept by pytest for a look after a failure
     report = json.loads(stdout)
