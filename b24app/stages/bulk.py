@@ -16,13 +16,13 @@ import logging
 from contextlib import ExitStack
 from typing import Any
 
+from b24app.portal.client import BATCH_LIMIT
 from b24app.stages import render, repo
 from b24app.stages.tasks import TaskSpec, add_checklist, ensure_task, item_lease, task_fields
 from b24app.store import effects
 
 log = logging.getLogger("b24app.stages")
 
-BATCH_LIMIT = 50
 
 
 def related_many(client: Any, rows: list[dict[str, Any]], wanted: set[str]) -> dict[int, dict[str, str]]:
@@ -38,10 +38,7 @@ def related_many(client: Any, rows: list[dict[str, Any]], wanted: set[str]) -> d
     for key, value in (res.results.items() if res else ()):
         if not isinstance(value, dict):
             continue
-        if key.startswith("co"):
-            names[key] = str(value.get("TITLE") or "")
-        else:
-            names[key] = " ".join(p for p in (str(value.get("NAME") or ""), str(value.get("LAST_NAME") or "")) if p)
+        names[key] = render.company_title(value) if key.startswith("co") else render.contact_name(value)
     out: dict[int, dict[str, str]] = {}
     for r in rows:
         got: dict[str, str] = {}

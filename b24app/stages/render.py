@@ -64,9 +64,16 @@ def related(client: Any, item: dict[str, Any], wanted: set[str]) -> dict[str, st
     out: dict[str, str] = {}
     company = res.results.get("company")
     if isinstance(company, dict):
-        out["company"] = str(company.get("TITLE") or "")
+        out["company"] = company_title(company)
     contact = res.results.get("contact")
     if isinstance(contact, dict):
-        out["contact"] = " ".join(p for p in (str(contact.get("NAME") or ""), str(contact.get("LAST_NAME") or ""))
-                                  if p)
+        out["contact"] = contact_name(contact)
     return out
+
+
+def company_title(row: dict[str, Any]) -> str:
+    return str(row.get("TITLE") or "")
+
+
+def contact_name(row: dict[str, Any]) -> str:
+    return " ".join(p for p in (str(row.get("NAME") or ""), str(row.get("LAST_NAME") or "")) if p)
