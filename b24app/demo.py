@@ -182,6 +182,9 @@ class Demo:
             "    -d '{\"fields\": {\"TITLE\": \"Заявка с сайта\", \"SOURCE_ID\": \"UC_YANDEX\", "
             "\"PHONE\": [{\"VALUE\": \"+7 912 000-11-22\", \"VALUE_TYPE\": \"WORK\"}]}}'",
             f"  curl -s '{self.sandbox_url}/_sandbox/portals/{self.member_id}/notifications'",
+            "  the reason is on the lead itself (field «Причина назначения (b24app)»):",
+            f"  curl -s '{hook}crm.lead.list.json?order[ID]=DESC&select[]=ID&select[]=ASSIGNED_BY_ID"
+            "&select[]=UF_CRM_B24APP_REASON'",
             "",
             f"With the variables of {self.data_dir}/app.env (source it first):",
             "  b24app jobs list                                    the durable jobs",

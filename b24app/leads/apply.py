@@ -1,5 +1,5 @@
-"""Writing decisions to the portal: the assignment (or the junk status), the timeline comment that
-explains it and the notification — in ``batch`` requests of 50 commands, each command guarded by an
+"""Writing decisions to the portal: the assignment (or the junk status) with its reason in the item's
+reason field (b24app.leads.reason), the timeline comment that explains it and the notification — in ``batch`` requests of 50 commands, each command guarded by an
 effect key (b24app.store.effects) so a retry after a crash or a lost answer writes nothing twice.
 
 - ``crm.lead.update`` / ``crm.deal.update`` (``REGISTER_SONET_EVENT=N``) is idempotent by nature; its
@@ -20,7 +20,7 @@ from typing import Any
 from b24app.calendar.settings_section import business_calendar
 from b24app.errors import Action, BitrixError
 from b24app.leads import availability as av
-from b24app.leads import store
+from b24app.leads import reason, store
 from b24app.leads.duplicates import keys_of
 from b24app.leads.store import APPLIED, DECIDED, QUEUED, Decision
 from b24app.messages import t
@@ -73,9 +73,10 @@ def _alert_users(settings: Mapping[str, Any], people: Mapping[str, Any] | None, 
 
 
 def commands_for(client: Any, settings: Mapping[str, Any], d: Decision, *, notify_each: bool, lang: str,
-                 people: Mapping[str, Any] | None = None) -> list[_Cmd]:
+                 people: Mapping[str, Any] | None = None, reason_field: str | None = None) -> list[_Cmd]:
     """The portal writes one decision needs (effect keys include the attempt: a queued lead that is
-    re-decided gets its new outcome written)."""
+    re-decided gets its new outcome written). ``reason_field``: the item's user field that gets the
+    reason in the same update (b24app.leads.reason)."""
     dist = settings.get("distribution") or {}
     notify = dist.get("notify") or {}
     out: list[_Cmd] = []
@@ -87,6 +88,8 @@ def commands_for(client: Any, settings: Mapping[str, Any], d: Decision, *, notif
         fields["ASSIGNED_BY_ID"] = d.user_id
     if d.new_status:
         fields["STATUS_ID"] = d.new_status
+    if fields and reason_field:
+        fields[reason_field] = reason.value(comment_text(d, lang))
     if fields and d.status == DECIDED:
         out.append(_Cmd(f"leads:write:{suffix}", f"crm.{entity}.update",
                         {"id": d.entity_id, "fields": fields, "params": {"REGISTER_SONET_EVENT": "N"}}, d, "write"))
@@ -179,9 +182,12 @@ def apply(client: Any, db: Database, member_id: str, settings: Mapping[str, Any]
     after recording what succeeded."""
     lang = str((settings.get("general") or {}).get("lang") or "ru")
     todo = [d for d in decisions if d.status in (DECIDED, QUEUED) and d.id is not None]
+    fields = {e: reason.field_for(client, db, member_id, settings, e)
+              for e in sorted({d.entity_type for d in todo if d.status == DECIDED})}
     cmds: list[_Cmd] = []
     for d in todo:
-        cmds.extend(commands_for(client, settings, d, notify_each=notify_each, lang=lang, people=people))
+        cmds.extend(commands_for(client, settings, d, notify_each=notify_each, lang=lang, people=people,
+                                 reason_field=fields.get(d.entity_type)))
     out = Outcome(commands=len(cmds))
     results, errors = run_commands(client, db, member_id, cmds)
     retry: BitrixError | None = None

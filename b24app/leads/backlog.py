@@ -5,11 +5,13 @@ Requests of a run (N leads, standard portal):
 2. one ``batch`` (more only for big lists): absences and work days, loads of the pool members, and the
    contacts, companies, open deals and open leads used to recognise repeat clients and duplicates;
 3. the leads, 2,500 per request (``iter_pages``: ``start=-1``, ``>ID``, 50 chained pages);
-4. the writes, 50 commands per request: per lead the update and the timeline comment -> N/25 requests
-   (N/50 with ``--no-comments``: the update only);
+4. the writes, 50 commands per request: per lead one ``crm.lead.update`` carrying the assignment and
+   its reason (the reason field, b24app.leads.reason) -> N/50 requests; with timeline comments
+   (``--comments`` or ``distribution.notify.backlog_timeline``) two commands per lead -> N/25;
 5. one ``batch`` of summary notifications: one per manager ("N leads assigned to you") and one alert
    about held leads — instead of one notification per lead.
-So 5,000 leads take ``2 + 2 + 3 + 200 + 1 = 208`` requests at most, within ``ceil(5000/50)*2 + 10``.
+So 5,000 leads take ``2 + 2 + 3 + 100 + 1 = 108`` requests (``208`` with comments), within
+``ceil(5000/50)*2 + 10``; making the reason field at a portal's first run adds one or two.
 
 The trade-off: loads, absences and work days are read once per run (a run of 60,000 leads at 2
 requests/s lasts about 20 minutes; a manager going on a break meanwhile is not noticed), the loads
@@ -155,7 +157,8 @@ def without_caps(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def without_comments(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings with no timeline comment per lead (the decision log keeps the reasons)."""
+    """The settings with no timeline comment per lead (the reason field and the decision log keep the
+    reasons)."""
     doc = copy.deepcopy(dict(settings))
     dist = doc.setdefault("distribution", {})
     dist["notify"] = {**(dist.get("notify") or {}), "timeline": False}
@@ -163,13 +166,16 @@ def without_comments(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run(portal: Portal, *, user_filter: Mapping[str, Any] | None = None, dry_run: bool = False,
-        limit: int | None = None, restart: bool = False, caps: bool = True, comments: bool = True,
+        limit: int | None = None, restart: bool = False, caps: bool = True, comments: bool | None = None,
         progress: Callable[[int], None] | None = None, on_total: Callable[[int | None], None] | None = None) -> BacklogResult:
     """Distribute the backlog (see the module docstring). ``progress(n)`` is called after each chunk;
     ``caps=False`` lifts the caps for this run (they would send most of a big backlog to the fallback);
-    ``comments=False`` writes no timeline comment per lead (one write command per lead: N/50 requests)."""
+    ``comments``: a timeline comment per lead besides the reason field (two write commands per lead:
+    N/25 requests instead of N/50); None takes ``distribution.notify.backlog_timeline`` (off by default)."""
     if not caps:
         portal = Portal(portal.db, portal.member_id, portal.client, without_caps(portal.settings))
+    if comments is None:
+        comments = bool((portal.dist.get("notify") or {}).get("backlog_timeline", False))
     if not comments:
         portal = Portal(portal.db, portal.member_id, portal.client, without_comments(portal.settings))
     dist = portal.dist

@@ -67,19 +67,20 @@ class _Progress:
 @click.option("--limit", type=int, default=None, help="at most this many leads (the run can be resumed)")
 @click.option("--restart", is_flag=True, help="start over instead of resuming an unfinished run with this filter")
 @click.option("--no-caps", is_flag=True, help="ignore the daily and open caps in this run (a big one-off backlog)")
-@click.option("--no-comments", is_flag=True,
-              help="no timeline comment per lead in this run: one write per lead, half the requests (the "
-                   "decision log keeps every reason: b24app leads explain)")
+@click.option("--comments/--no-comments", default=None,
+              help="a timeline comment per lead in this run besides the reason field (two writes per lead, "
+                   "twice the requests); default: the setting distribution.notify.backlog_timeline (off). "
+                   "Every reason is kept anyway: the lead's reason field and b24app leads explain")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 @json_option
 def distribute(member_id: str, filters: tuple[str, ...], dry_run: bool, limit: int | None, restart: bool,
-               no_caps: bool, no_comments: bool, no_progress: bool, as_json: bool) -> None:
+               no_caps: bool, comments: bool | None, no_progress: bool, as_json: bool) -> None:
     """Distribute the accumulated leads (a backlog) by the distribution rules."""
     portal = _portal(member_id)
     progress = _Progress(not no_progress)
     try:
         result = backlog.run(portal, user_filter=backlog.parse_filter(list(filters)), dry_run=dry_run, limit=limit,
-                             restart=restart, caps=not no_caps, comments=not no_comments, progress=progress.step,
+                             restart=restart, caps=not no_caps, comments=comments, progress=progress.step,
                              on_total=progress.total)
     except B24AppError as exc:
         progress.close()

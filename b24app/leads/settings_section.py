@@ -236,6 +236,11 @@ SCHEMA = Obj(
         "notify": Obj(fields={
             "assignee": Bool(default=True, description="an im notification with the lead's link"),
             "timeline": Bool(default=True, description="a timeline comment explaining the decision"),
+            "backlog_timeline": Bool(default=False, description="timeline comments also in a backlog run (one "
+                                     "more write per lead; the reason field explains each lead anyway)"),
+            "reason_field": Str(default="UF_CRM_B24APP_REASON", max_len=50, pattern=r"UF_CRM_[A-Z0-9_]{1,40}",
+                                description="the lead's field that gets the reason with the assignment "
+                                            "(made at first use; empty: none)"),
         }),
         "reconcile": Obj(fields={
             "enabled": Bool(default=True),
@@ -303,6 +308,7 @@ def demo(facts: dict[str, Any]) -> dict[str, Any]:
         "qc": {"pool": "qc", "strategy": "round_robin", "release_status": "IN_PROCESS"},
         "deadline": {"enabled": True, "remind_after_min": 15, "reroute_after_min": 30, "max_reroutes": 2,
                      "notify_head": True},
-        "notify": {"assignee": True, "timeline": True},
+        "notify": {"assignee": True, "timeline": True, "backlog_timeline": False,
+                   "reason_field": "UF_CRM_B24APP_REASON"},
         "reconcile": {"enabled": True, "grace_min": 5, "lookback_days": 3},
     }

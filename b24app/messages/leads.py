@@ -23,6 +23,7 @@ TEXTS = {
     "robot.distribute_lead.ret.reason": {"ru": "Причина выбора", "en": "Why"},
     "robot.distribute_lead.summary": {"ru": "назначен {assigned_user}: {reason}",
                                       "en": "assigned {assigned_user}: {reason}"},
+    "leads.field.reason": {"ru": "Причина назначения (b24app)", "en": "Assignment reason (b24app)"},
     "leads.strategy.round_robin": {"ru": "По очереди", "en": "Round robin"},
     "leads.strategy.weighted": {"ru": "По весам", "en": "Weighted"},
     "leads.strategy.least_loaded": {"ru": "Наименьшая загрузка", "en": "Least loaded"},

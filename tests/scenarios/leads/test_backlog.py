@@ -35,6 +35,8 @@ def test_5000_leads_with_at_most_210_requests(mp_now) -> None:
     used = mp.requests_log(since)
     budget = math.ceil(5000 / 50) * 2 + 10
     assert len(used) <= budget, Counter(r["method"] for r in used)
+    # one write per lead (the reason travels in the same update): within N/50 + 10 too
+    assert len(used) <= math.ceil(5000 / 50) + 10, Counter(r["method"] for r in used)
     assert result["processed"] == 5000 and result["finished"] and result["total"] == 5000
     assert len(result["leads"]) == 5000 and {"lead_id", "user_id", "rule", "reason"} <= set(result["leads"][0])
     # the portal holds what the command printed
@@ -93,8 +95,9 @@ def test_dry_run_then_resumable_run_of_the_story_backlog(mp) -> None:
             assert d.explanation["owner_unavailable"][0]["reason"] == "absent"
         else:
             assert d.kind == "repeat_client" and d.user_id == r["owner_id"], (r, d.reason)
-            text = " ".join(c["COMMENT"] for c in mp.comments(r["lead_id"]))
+            text = mp.lead(r["lead_id"])["UF_CRM_B24APP_REASON"]  # the reason on the card, same write
             assert "Повторный клиент" in text and f"контактом #{r['contact_id']}" in text
+            assert not mp.comments(r["lead_id"])  # a backlog writes no timeline comment by default
     # duplicates from two channels end with the same person
     for a, b in mp.story["duplicate_lead_pairs"]:
         assert decided[a].user_id == decided[b].user_id, (decided[a].reason, decided[b].reason)
@@ -102,15 +105,16 @@ def test_dry_run_then_resumable_run_of_the_story_backlog(mp) -> None:
     assert all(int(mp.lead(i)["ASSIGNED_BY_ID"]) != 1 for i in undistributed)
 
 
-def test_without_comments_one_write_per_lead(mp_now) -> None:
-    """``--no-comments``: the same decisions, no timeline comment per lead, so the writes take N/50
-    requests instead of N/25; the reasons stay in the decision log."""
+def test_one_write_per_lead_with_the_reason_on_the_card(mp_now) -> None:
+    """A backlog writes one command per lead — the assignment and its reason in the lead's reason field
+    (made once, at the first run) — so the writes take N/50 requests; ``--comments`` adds a timeline
+    comment per lead (N/25); the decision log keeps every reason either way."""
     mp = mp_now
     n = 1000
     first = mp.sandbox.control("POST", f"/portals/{mp.member_id}/generate", {
         "leads": n, "status_id": "NEW", "assigned_ids": [1], "rng_seed": 12})["first_ids"]["lead"]
     since = mp.last_request_id()
-    done = cli(mp, "distribute", "--filter", f">=ID={first}", "--no-caps", "--no-comments", "--json", "--no-progress")
+    done = cli(mp, "distribute", "--filter", f">=ID={first}", "--no-caps", "--json", "--no-progress")
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert result["processed"] == n and result["finished"]
@@ -119,8 +123,29 @@ def test_without_comments_one_write_per_lead(mp_now) -> None:
     assert len(writes) == math.ceil(n / 50), Counter(r["method"] for r in used)
     assert not [r for r in used if "crm.timeline.comment.add" in json.dumps(r, ensure_ascii=False)]
     assert len(used) <= math.ceil(n / 50) + 10, Counter(r["method"] for r in used)
-    leads = mp.leads(first)
+    made = [r for r in used if r["method"] == "crm.lead.userfield.add"]
+    assert len(made) == 1, Counter(r["method"] for r in used)
+    leads = mp.leads(first, select=("ID", "ASSIGNED_BY_ID", "UF_CRM_B24APP_REASON"))
     assigned = [r for r in result["leads"] if r["user_id"]]
     assert assigned and all(int(leads[r["lead_id"]]["ASSIGNED_BY_ID"]) == r["user_id"] for r in assigned)
+    decided = {d.entity_id: d for d in store.recent(mp.app.db, mp.member_id, limit=2 * n)}
+    for r in assigned:
+        assert leads[r["lead_id"]]["UF_CRM_B24APP_REASON"] == decided[r["lead_id"]].explanation["summary"]["ru"]
     explained = cli(mp, "explain", str(assigned[0]["lead_id"]), "--json")
     assert explained.returncode == 0 and assigned[0]["reason"][:20] in explained.stdout, explained.stderr[-2000:]
+
+    m = 100  # with comments: two writes per lead; the field is known, not made again
+    second = mp.sandbox.control("POST", f"/portals/{mp.member_id}/generate", {
+        "leads": m, "status_id": "NEW", "assigned_ids": [1], "rng_seed": 13})["first_ids"]["lead"]
+    since = mp.last_request_id()
+    done = cli(mp, "distribute", "--filter", f">=ID={second}", "--no-caps", "--comments", "--json", "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    used = mp.requests_log(since)
+    writes = [r for r in used if r["method"] == "batch" and ("crm.lead.update" in json.dumps(r, ensure_ascii=False)
+                                                              or "crm.timeline.comment.add" in json.dumps(r))]
+    assert len(writes) == math.ceil(2 * m / 50), Counter(r["method"] for r in used)
+    assert not [r for r in used if "userfield" in r["method"]]
+    some = next(r for r in result["leads"] if r["user_id"])
+    text = mp.lead(some["lead_id"])["UF_CRM_B24APP_REASON"]
+    assert text and [c for c in mp.comments(some["lead_id"]) if c["COMMENT"] == text]

@@ -16,7 +16,7 @@ from tests.unit.leads.conftest import PETROV, ZUEVA, make_world
 
 
 class FakePortal:
-    """Just enough of a portal: leads, timeline comments, notifications, batch."""
+    """Just enough of a portal: leads, timeline comments, notifications, user fields, batch."""
 
     client_endpoint = "https://metalprom.bitrix24.ru/rest/"
 
@@ -27,6 +27,20 @@ class FakePortal:
         self.requests = 0
         self.lose_answer_once = False
         self.missing: set[int] = set()
+        self.userfields: list[str] = []
+        self.calls: list[str] = []
+        self.refuse_fields = False
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        self.calls.append(method)
+        if method == "crm.lead.userfield.add":
+            if self.refuse_fields:
+                raise BitrixError("ACCESS_DENIED", "Access denied", 403, method)
+            self.userfields.append("UF_CRM_" + params["fields"]["FIELD_NAME"])
+            return len(self.userfields)
+        if method == "crm.lead.userfield.list":
+            return [{"FIELD_NAME": f} for f in self.userfields if f == params["filter"]["FIELD_NAME"]]
+        raise AssertionError(method)
 
     def _one(self, method: str, p: dict[str, Any]) -> Any:
         if method == "crm.lead.update":
@@ -80,11 +94,14 @@ def test_thirty_leads_in_two_requests_once(services, decided) -> None:
     out = writer.apply(portal, services.db, "m1", world.settings, decisions, items={int(i["ID"]): i for i in items},
                        notify_each=False, watch=False)
     assert portal.requests == 2 and out.commands == 60 and len(out.applied) == 30
+    assert portal.calls == ["crm.lead.userfield.add"]  # the reason field, made at the first write
     assert {v["ASSIGNED_BY_ID"] for v in portal.leads.values()} == {PETROV, ZUEVA}
+    by_id = {d.entity_id: d for d in decisions}
+    assert all(v["UF_CRM_B24APP_REASON"] == by_id[k].explanation["summary"]["ru"] for k, v in portal.leads.items())
     assert len(portal.comments) == 30 and portal.notes == []
     assert all(d.status == "applied" for d in store.recent(services.db, "m1", limit=100))
     writer.apply(portal, services.db, "m1", world.settings, decisions)  # again: nothing to do
-    assert portal.requests == 2
+    assert portal.requests == 2 and portal.calls == ["crm.lead.userfield.add"]
     assert store.find_comms(services.db, "m1", ["79120000001"])[0]["owner_id"] == decisions[0].user_id
 
 
@@ -109,3 +126,26 @@ def test_a_missing_lead_fails_alone(services, decided) -> None:
     out = writer.apply(portal, services.db, "m1", world.settings, decisions[:5], notify_each=False)
     assert list(out.failed) == [decisions[2].id] and len(out.applied) == 4
     assert store.decision(services.db, "m1", decisions[2].id).status == "failed"
+
+
+def test_a_portal_refusing_the_reason_field_still_gets_its_assignments(services, decided) -> None:
+    world, items, decisions = decided
+    portal = FakePortal()
+    portal.refuse_fields = True
+    out = writer.apply(portal, services.db, "m1", world.settings, decisions[:3], notify_each=False)
+    assert len(out.applied) == 3 and len(portal.comments) == 3
+    assert all("UF_CRM_B24APP_REASON" not in v and v["ASSIGNED_BY_ID"] for v in portal.leads.values())
+    asked = list(portal.calls)
+    assert asked == ["crm.lead.userfield.add", "crm.lead.userfield.list"]  # made? no; exists? no
+    writer.apply(portal, services.db, "m1", world.settings, decisions[3:6], notify_each=False)
+    assert portal.calls == asked  # the refusal is remembered: not asked again for every batch
+
+
+def test_the_reason_field_switched_off(services, decided) -> None:
+    world, items, decisions = decided
+    settings = {**world.settings, "distribution": {**world.settings["distribution"],
+                                                   "notify": {"reason_field": "", "timeline": False}}}
+    portal = FakePortal()
+    out = writer.apply(portal, services.db, "m1", settings, decisions[:3], notify_each=False)
+    assert len(out.applied) == 3 and portal.calls == [] and portal.comments == []
+    assert all(set(v) == {"ASSIGNED_BY_ID"} for v in portal.leads.values())
