@@ -6,11 +6,10 @@ same sandbox, in the same run.
 Workloads (each the real command, run as a process: ``b24app ...`` with the stack's environment):
 
 - ``backlog`` — ``b24app leads distribute --no-caps``: N new leads of the "nobody" user under the
-  МеталПром demo rules. An *item* is a lead. Each lead costs two *write commands* (the assignment
-  ``crm.lead.update`` and the explanation ``crm.timeline.comment.add``), 50 commands per ``batch``.
-- ``backlog_no_comments`` — the same with ``--no-comments`` (a fresh backlog of the same size): one
-  write command per lead, the reasons kept in the decision log only. Ours only: the naive clients'
-  update part is the ``backlog`` figure's.
+  МеталПром demo rules. An *item* is a lead. Each lead costs one *write command*: ``crm.lead.update``
+  with the assignment and its reason (the lead's reason field), 50 commands per ``batch``.
+- ``backlog_comments`` — the same with ``--comments`` (a fresh backlog of the same size): a timeline
+  comment per lead besides, so two write commands per lead. Ours only (its per-command figure).
 - ``stage_tasks`` — ``b24app stages apply``: deals sitting in «Согласование счета», «Подготовка
   договора» and «Ожидание оплаты» get the demo's stage tasks. An *item* is a task created; its
   *write commands* are ``tasks.task.add`` plus one ``task.checklistitem.add`` per checklist item
@@ -63,8 +62,8 @@ TARGET_FLOOR_RATIO = 1.15
 STAGE_DEALS = ("UC_APPROVAL", "UC_CONTRACT", "UC_AWAIT_PAYMENT")
 CHECKLIST = {"UC_CONTRACT": 4}  # checklist items of the demo's task in that stage
 ITEM_DEFINITIONS = {
-    "backlog": "a lead distributed; 2 write commands per lead (crm.lead.update + crm.timeline.comment.add)",
-    "backlog_no_comments": "a lead distributed with --no-comments; 1 write command per lead (crm.lead.update)",
+    "backlog": "a lead distributed; 1 write command per lead (crm.lead.update with the assignment and its reason)",
+    "backlog_comments": "a lead distributed with --comments; 2 write commands per lead (+ crm.timeline.comment.add)",
     "stage_tasks": "a task created; write commands = tasks.task.add + one task.checklistitem.add per checklist item",
     "analytics_pull": "a row read into the analytics tables (no writes)",
 }
@@ -137,13 +136,13 @@ def per(requests: int, n: int) -> float | None:
 
 # --- our commands -------------------------------------------------------------------------------
 def ours(stack: Any, m: str, plan: str, scale: float, workload: str, sz: Sizes) -> dict[str, Any]:
-    if workload == "backlog_no_comments":  # the first backlog took every lead: a fresh one, same size
+    if workload == "backlog_comments":  # the first backlog took every lead: a fresh one, same size
         stack.control("PUT", f"/portals/{m}/limits", {"enabled": False})
         stack.control("POST", f"/portals/{m}/generate", {"leads": sz.leads, "status_id": "NEW",
                                                           "assigned_ids": [1], "rng_seed": 6})
     args = {"backlog": ["leads", "distribute", "--portal", m, "--no-caps", "--no-progress", "--json"],
-            "backlog_no_comments": ["leads", "distribute", "--portal", m, "--no-caps", "--no-comments",
-                                    "--no-progress", "--json"],
+            "backlog_comments": ["leads", "distribute", "--portal", m, "--no-caps", "--comments",
+                                 "--no-progress", "--json"],
             "stage_tasks": ["stages", "apply", "--portal", m, "--entity", "deal", "--json"],
             "analytics_pull": ["report", "refresh", "--portal", m, "--json"]}[workload]
     set_limits(stack, m, plan, scale)
@@ -157,7 +156,7 @@ def ours(stack: Any, m: str, plan: str, scale: float, workload: str, sz: Sizes) 
     fig = traffic(stack, m, mark, client_id=stack.client_id, plan=plan, scale=scale)
     if workload.startswith("backlog"):
         items = int(result["processed"])
-        writes = items * (2 if workload == "backlog" else 1)
+        writes = items * (2 if workload == "backlog_comments" else 1)
         extra = {"counts": result.get("counts")}
     elif workload == "stage_tasks":
         items = int(result["created"])
@@ -229,14 +228,13 @@ def naive_run(stack: Any, m: str, client: Naive, workload: str, plan: str, scale
         leads = client.pages("crm.lead.list", {"filter": {">=ID": first_ids["lead"], "STATUS_ID": "NEW",
                                                            "ASSIGNED_BY_ID": 1}, "select": ["ID", "SOURCE_ID"],
                                                "order": {"ID": "ASC"}})
-        for i, lead in enumerate(leads):
+        for i, lead in enumerate(leads):  # the same write as ours: the assignment and its reason
             user = (4, 5)[i % 2]
-            client.call("crm.lead.update", {"id": int(lead["ID"]), "fields": {"ASSIGNED_BY_ID": user}})
-            client.call("crm.timeline.comment.add", {"fields": {
-                "ENTITY_ID": int(lead["ID"]), "ENTITY_TYPE": "lead",
-                "COMMENT": f"Лид распределён: ответственный — сотрудник {user} (по очереди)."}})
+            client.call("crm.lead.update", {"id": int(lead["ID"]), "fields": {
+                "ASSIGNED_BY_ID": user,
+                "UF_CRM_B24APP_REASON": f"Лид распределён: ответственный — сотрудник {user} (по очереди)."}})
             items += 1
-            writes += 2
+            writes += 1
     elif workload == "stage_tasks":
         deals = client.pages("crm.deal.list", {"filter": {">=ID": first_ids["deal"], "@STAGE_ID": list(STAGE_DEALS)},
                                                "select": ["ID", "TITLE", "STAGE_ID", "ASSIGNED_BY_ID"],
@@ -365,7 +363,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     out["floor_ratio"] = std["ours"]["backlog"]["floor_ratio"]
     out["naive_requests_per_item"] = std["naive"]["fast_bitrix24"]["backlog"]["requests_per_item"]
     out["naive_b24pysdk_requests_per_item"] = std["naive"]["b24pysdk"]["backlog"]["requests_per_item"]
-    out["requests_per_item_no_comments"] = std["ours"]["backlog_no_comments"]["requests_per_item"]
+    out["requests_per_item_with_comments"] = std["ours"]["backlog_comments"]["requests_per_item"]
+    out["requests_per_write_command_with_comments"] = std["ours"]["backlog_comments"]["requests_per_write"]
     out["targets"] = headline(out)
     return out
 
@@ -391,8 +390,8 @@ def summary(res: dict[str, Any]) -> list[tuple[str, Any]]:
             rows.append((f"{plan} {w} naive", f"fast-bitrix24 {fb['requests_per_item']}/item, b24pysdk "
                                                f"{sdk['requests_per_item']}/item; their floor for "
                                                f"{o['items']} items {fb.get('floor_for_n_s')} s"))
-    for key in ("requests_per_item", "requests_per_write_command", "requests_per_item_no_comments", "floor_ratio",
-                "naive_requests_per_item"):
+    for key in ("requests_per_item", "requests_per_write_command", "requests_per_item_with_comments",
+                "requests_per_write_command_with_comments", "floor_ratio", "naive_requests_per_item"):
         rows.append((key, res.get(key)))
     return rows
 

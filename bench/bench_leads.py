@@ -15,8 +15,10 @@ The default scales (8; 4 with ``--quick``) keep the limiter's interval above the
 per batch of 50 writes (~65 ms on a 2-core machine); at higher scales the sandbox's processing, not
 the limit, sets the pace and the ratio grows.
 
-A naive client that writes one lead per request (``crm.lead.update`` and the comment unbatched)
-would need ``2 + N/50`` requests per 50 leads; its floor is printed for comparison (computed, not run).
+Each lead is one write (``crm.lead.update`` with the assignment and its reason field), 50 per batch.
+A naive client that writes one lead per request (the same update, unbatched, after listing the leads
+50 per request) would need ``1 + 50`` requests per 50 leads; its floor is printed for comparison
+(computed, not run; bench_bulk runs real naive clients).
 
 ``python -m bench.bench_leads [--quick] [--leads N] [--time-scale S]`` prints a table and one JSON line;
 ``--quick`` (5,000 leads) finishes within a minute. ``python -m bench --only leads`` runs it too.
@@ -76,7 +78,7 @@ def run(quick: bool = False, leads: int | None = None, time_scale: float | None 
         services.db.close()
     requests_n = len(log)
     floor = max(0.0, requests_n - BURST) / (DRAIN * scale)
-    naive_requests = n // 50 + 2 * n
+    naive_requests = n // 50 + n
     naive_floor = max(0.0, naive_requests - BURST) / (DRAIN * scale)
     return {
         "leads": n,

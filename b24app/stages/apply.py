@@ -2,7 +2,7 @@
 retroactive"). Every item in a stage with templates gets the tasks of its current stage entry, unless
 they exist already (the same effect keys as the event path and the robot: running it twice, or after
 the events, creates nothing). Items are read with ``iter_pages`` (about 2,500 per request); the tasks of
-up to 500 items are created together, 50 commands per request (b24app.stages.bulk)."""
+up to 2,500 items are created together, 50 commands per request (b24app.stages.bulk)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def _pending(ctx: Any, entity: str, item: dict[str, Any], stage: str, entry: str
     return count
 
 
-BUFFER = 500  # items whose tasks are sent together: names read once, few half-filled requests
+# items whose tasks are sent together (about one page of ``iter_pages``): the names their titles need
+# are read once per buffer, and the last request of a buffer is the only half-filled one
+BUFFER = 2500
 
 Todo = tuple[dict[str, Any], str, str, Any, list[Any]]  # item, stage, entry, rule, templates still to do
 
