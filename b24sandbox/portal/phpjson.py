@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,8 +36,14 @@ _ESCAPES.update({
 })
 
 
+# characters a string may hold that need more than quotes around it
+_SPECIAL = re.compile("[\x00-\x1f\\\\/\"'<>&\u2028\u2029\ud800-\udfff]")
+
+
 def encode_string(s: str) -> str:
     """A PHP-escaped JSON string literal (with the quotes)."""
+    if _SPECIAL.search(s) is None:
+        return '"' + s + '"'
     out = s.translate(_ESCAPES)
     try:
         out.encode("utf-8")
@@ -70,6 +78,44 @@ def is_list_like(d: Mapping[Any, Any]) -> bool:
     return True
 
 
+# Flat rows (string keys; str, int, bool or None values) -- the bulk of a list answer -- are written
+# by the standard library's C encoder, then given PHP's escapes: it already writes control
+# characters and backslashes as PHP does and leaves other characters as they are
+# (``ensure_ascii=False``); what differs is fixed on its output, where these characters can only
+# stand inside string literals.
+_native_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_FLAT_VALUES = frozenset({str, int, bool, type(None)})
+_BACKSLASH_PAIR = re.compile(r'\\(["\\])')  # one escape pair: a quote or a backslash
+_PHP_ONLY = (("/", "\\/"), ("'", "\\u0027"), ("<", "\\u003C"), (">", "\\u003E"), ("&", "\\u0026"),
+             ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def _is_flat(d: Any) -> bool:
+    """A non-empty plain dict of string keys and scalar values, not keyed like a list."""
+    if type(d) is not dict or not d:
+        return False
+    first = next(iter(d))
+    if type(first) is not str or first == "0":
+        return False
+    flat = _FLAT_VALUES
+    return all(type(k) is str for k in d) and all(type(v) in flat for v in d.values())
+
+
+def _native(obj: Any) -> str:
+    """``obj`` (flat rows only) through the C encoder, with PHP's escapes."""
+    text = _native_encode(obj)
+    if '\\"' in text:
+        text = _BACKSLASH_PAIR.sub(lambda m: "\\u0022" if m.group(1) == '"' else "\\\\", text)
+    for char, escaped in _PHP_ONLY:
+        if char in text:
+            text = text.replace(char, escaped)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (only inside strings): the replacement character
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    return text
+
+
 def _encode(obj: Any, parts: list[str]) -> None:
     if obj is None:
         parts.append("null")
@@ -88,6 +134,9 @@ def _encode(obj: Any, parts: list[str]) -> None:
     elif isinstance(obj, Mapping):
         if not isinstance(obj, PhpObject) and is_list_like(obj):
             _encode_seq(list(obj.values()), parts)
+            return
+        if _is_flat(obj):
+            parts.append(_native(obj))
             return
         parts.append("{")
         first = True
@@ -109,6 +158,9 @@ def _encode(obj: Any, parts: list[str]) -> None:
 
 
 def _encode_seq(items: list[Any], parts: list[str]) -> None:
+    if len(items) > 1 and all(_is_flat(v) for v in items):  # a page of rows: one call
+        parts.append(_native(items))
+        return
     parts.append("[")
     for i, v in enumerate(items):
         if i:

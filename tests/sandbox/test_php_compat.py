@@ -74,3 +74,12 @@ def test_dumps_php_arrays() -> None:
 def test_dumps_is_valid_json() -> None:
     value = {"x": "<tag> & 'q' \"dq\" / \\", "n": [1, 2], "m": {"k": {}}}
     assert json.loads(dumps(value)) == {"x": "<tag> & 'q' \"dq\" / \\", "n": [1, 2], "m": {"k": []}}
+
+
+def test_dumps_rows_written_by_the_fast_path_keep_php_escapes() -> None:
+    rows = [{"ID": "1", "TITLE": 'a/b "q" \\ \\" <i>&\'', "N": None, "Y": True, "C": 5},
+            {"ID": "2", "TITLE": "x\u2028\n\x01Ж", "N": None, "Y": False, "C": -1}]
+    assert dumps({"result": rows}) == (
+        '{"result":[{"ID":"1","TITLE":"a\\/b \\u0022q\\u0022 \\\\ \\\\\\u0022 \\u003Ci\\u003E\\u0026\\u0027",'
+        '"N":null,"Y":true,"C":5},{"ID":"2","TITLE":"x\\u2028\\n\\u0001Ж","N":null,"Y":false,"C":-1}]}')
+    assert json.loads(dumps(rows)) == rows
