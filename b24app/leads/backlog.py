@@ -30,7 +30,7 @@ import copy
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,9 @@ log = logging.getLogger("b24app.leads")
 
 INDEXED_KINDS = ("assign", "repeat_client", "duplicate", "fallback_pool", "head", "qc")
 LEASE_TTL_S = 600.0
+# leads decided in one transaction and written together: the counters the decisions read are loaded
+# once per chunk (a query over the day's decisions), and 500 is whole batches of 50 commands
+CHUNK = 500
 
 
 @dataclass
@@ -105,6 +108,22 @@ def parse_filter(items: list[str]) -> dict[str, Any]:
         key = raw[:prefix_len] + name.strip()
         out[key] = [v.strip() for v in value.split(",") if v.strip()] if key.startswith(("@", "!@")) else value.strip()
     return out
+
+
+def _chunks(pages: Iterable[list[dict[str, Any]]], size: int, limit: int | None) -> Iterator[list[dict[str, Any]]]:
+    """The pages regrouped into chunks of ``size`` leads (the last one shorter). With ``limit`` a chunk
+    ends as soon as it holds what the limit leaves, so no page is read beyond it."""
+    buf: list[dict[str, Any]] = []
+    taken = 0
+    for page in pages:
+        buf.extend(page)
+        want = size if limit is None else min(size, limit - taken)
+        if len(buf) >= want:
+            taken += len(buf)
+            yield buf
+            buf = []
+    if buf:
+        yield buf
 
 
 def _row(d: Decision) -> dict[str, Any]:
@@ -212,25 +231,26 @@ def run(portal: Portal, *, user_filter: Mapping[str, Any] | None = None, dry_run
 
         processed = 0
         finished = True
-        for page in client.iter_pages("crm.lead.list", {"filter": flt, "select": lead_select(portal.settings)},
-                                      last_id=last_id):
-            if limit is not None and processed + len(page) >= limit:
-                page = page[:max(0, limit - processed)]
+        pages = client.iter_pages("crm.lead.list", {"filter": flt, "select": lead_select(portal.settings)},
+                                  last_id=last_id)
+        for chunk in _chunks(pages, CHUNK, limit):
+            if limit is not None and processed + len(chunk) >= limit:
+                chunk = chunk[:max(0, limit - processed)]
                 finished = False
-            if not page:
+            if not chunk:
                 break
             w.now = engine.company_now(portal.settings)
-            items = {int(i["ID"]): i for i in page}
+            items = {int(i["ID"]): i for i in chunk}
             if dry_run:
                 assert books is not None
                 decisions = []
-                for item in page:
+                for item in chunk:
                     d = engine.decide_item(w, books, item, trigger="backlog", rules=rules, find_matches=find)
                     books.count(d)
                     remember(d, item)
                     decisions.append(d)
             else:
-                decisions = engine.decide_and_save(db, w, page, trigger="backlog", rules=rules, find_matches=find,
+                decisions = engine.decide_and_save(db, w, chunk, trigger="backlog", rules=rules, find_matches=find,
                                                    after_each=remember, run_id=run_id)
                 writer.apply(client, db, member, portal.settings, decisions, items=items, notify_each=False,
                              watch=False, people=w.people)
@@ -239,13 +259,13 @@ def run(portal: Portal, *, user_filter: Mapping[str, Any] | None = None, dry_run
                 key = "already" if already and not dry_run else d.kind
                 counts[key] = counts.get(key, 0) + 1
                 result.rows.append(_row(d))
-            processed += len(page)
-            last_id = int(page[-1]["ID"])
+            processed += len(chunk)
+            last_id = int(chunk[-1]["ID"])
             if run_id is not None:
                 store.advance_run(db, run_id, last_id, counts, total)
                 leases.try_acquire(db, lease, holder, LEASE_TTL_S)
             if progress is not None:
-                progress(len(page))
+                progress(len(chunk))
             if not finished:
                 break
         result.processed = processed

@@ -465,8 +465,10 @@ def decide_and_save(db: Database, world: World, items: Sequence[Mapping[str, Any
         db.serialize(store.lock_key(world.member_id))
         existing = store.get_decisions(db, world.member_id, entity_type, [int(i["ID"]) for i in items], phase)
         books = Books.load(db, world, keys)
+        saved: set[int] = set()
         for item in items:
-            old = existing.get(int(item["ID"]))
+            item_id = int(item["ID"])
+            old = existing.get(item_id)
             if old is not None and old.status != QUEUED:
                 out.append(old)
                 continue
@@ -475,7 +477,11 @@ def decide_and_save(db: Database, world: World, items: Sequence[Mapping[str, Any
             if old is not None and d.status == QUEUED:
                 out.append(old)  # still nobody: the lead keeps waiting; no new comment, no new alert
                 continue
-            d = store.save_decision(db, world.member_id, d)
+            if old is None and item_id not in saved:  # none stored (looked up under the same lock)
+                d = store.insert_decision(db, world.member_id, d)
+            else:
+                d = store.save_decision(db, world.member_id, d)
+            saved.add(item_id)
             books.count(d)
             if after_each is not None:
                 after_each(d, item)

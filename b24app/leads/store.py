@@ -131,12 +131,7 @@ def save_decision(db: Database, member_id: str, d: Decision) -> Decision:
     existing = db.one("SELECT * FROM lead_decisions WHERE member_id = ? AND entity_type = ? AND entity_id = ? "
                       "AND phase = ?", (member_id, d.entity_type, d.entity_id, d.phase))
     if existing is None:
-        cols = ", ".join(("member_id", *_COLS))
-        marks = ", ".join("?" * (len(_COLS) + 1))
-        rows = db.query(f"INSERT INTO lead_decisions ({cols}) VALUES ({marks}) RETURNING id",
-                        (member_id, *_values(d)))
-        d.id = int(rows[0]["id"])
-        return d
+        return insert_decision(db, member_id, d)
     old = Decision.from_row(existing)
     if old.status != QUEUED:
         return old
@@ -144,6 +139,16 @@ def save_decision(db: Database, member_id: str, d: Decision) -> Decision:
     d.attempts = old.attempts + 1
     sets = ", ".join(f"{c} = ?" for c in _COLS)
     db.execute(f"UPDATE lead_decisions SET {sets} WHERE id = ?", (*_values(d), old.id))
+    return d
+
+
+def insert_decision(db: Database, member_id: str, d: Decision) -> Decision:
+    """Insert a decision the caller knows is new (it looked inside the same transaction); ``d`` gets
+    its id."""
+    cols = ", ".join(("member_id", *_COLS))
+    marks = ", ".join("?" * (len(_COLS) + 1))
+    rows = db.query(f"INSERT INTO lead_decisions ({cols}) VALUES ({marks}) RETURNING id", (member_id, *_values(d)))
+    d.id = int(rows[0]["id"])
     return d
 
 
