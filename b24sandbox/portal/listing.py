@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -506,14 +507,23 @@ def project(
     ``*`` = every field that is neither a user field (``uf_prefix``) nor a multifield; ``UF_*`` (or
     ``<uf_prefix>*``) = every user field; other names are taken case-insensitively. An empty select
     means ``*``."""
+    keys = _projection(tuple(row), tuple(select), tuple(multifields), uf_prefix, tuple(always))
+    return {k: row[k] for k in keys}
+
+
+@functools.lru_cache(maxsize=512)
+def _projection(row_keys: tuple[str, ...], select: tuple[str, ...], multifields: tuple[str, ...], uf_prefix: str,
+                always: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys :func:`project` takes from a row with these keys (rows of a table share a few layouts,
+    so a page decides once)."""
     if not select:
-        select = ["*"]
+        select = ("*",)
     mf_upper = {m.upper() for m in multifields}
     uf_up = uf_prefix.upper()
     want_all = False
     want_uf = False
     named: set[str] = set()
-    for s in list(select) + list(always):
+    for s in select + always:
         su = s.upper()
         if su == "*":
             want_all = True
@@ -521,22 +531,22 @@ def project(
             want_uf = True
         else:
             named.add(su)
-    out: dict[str, Any] = {}
-    for k, v in row.items():
+    out: list[str] = []
+    for k in row_keys:
         ku = k.upper()
         if ku in named:
-            out[k] = v
+            out.append(k)
             continue
         is_uf = ku.startswith(uf_up)
         if is_uf:
             if want_uf:
-                out[k] = v
+                out.append(k)
             continue
         if ku in mf_upper:
             continue
         if want_all:
-            out[k] = v
-    return out
+            out.append(k)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------

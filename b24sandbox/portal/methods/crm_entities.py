@@ -11,6 +11,7 @@ entry (automation) and of every add/update/delete (events with only the ID).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from ..api import HOOKS, Call, ListResult, Platform, legacy_crm_error, rest_method
@@ -99,15 +100,8 @@ def mf_out(items: list[dict[str, Any]], type_id: str) -> list[dict[str, Any]]:
 def render_legacy(portal: Platform, entity: str, row: dict[str, Any], keys: set[str] | None = None,
                   *, with_mf: bool = True) -> dict[str, Any]:
     """A stored row as legacy get/list answer it (``keys`` limits the fields, list select)."""
-    types = TYPES[entity]
     out: dict[str, Any] = {}
-    names = ENTITIES[entity]["get"] if keys is None else [f[0] for f in ENTITIES[entity]["fields"]]
-    for name in names:
-        if keys is not None and name not in keys:
-            continue
-        typ = types[name][0]
-        if typ == "crm_multifield":
-            continue
+    for name, typ in _legacy_fields(entity, None if keys is None else frozenset(keys)):
         out[name] = _fmt_legacy(typ, row.get(name))
     if entity == "deal":
         for k in row:
@@ -122,6 +116,15 @@ def render_legacy(portal: Platform, entity: str, row: dict[str, Any], keys: set[
         if (keys is None and with_mf and row.get(mf)) or (keys is not None and mf in keys):
             out[mf] = mf_out(row.get(mf) or [], mf)
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _legacy_fields(entity: str, keys: frozenset[str] | None) -> tuple[tuple[str, str], ...]:
+    """``(name, type)`` of the standard fields :func:`render_legacy` writes, in the answer's order: the
+    get answer's fields, or every field among ``keys`` (a list's select); multifields apart."""
+    types = TYPES[entity]
+    names = ENTITIES[entity]["get"] if keys is None else [f[0] for f in ENTITIES[entity]["fields"] if f[0] in keys]
+    return tuple((name, types[name][0]) for name in names if types[name][0] != "crm_multifield")
 
 
 def fields_descr(portal: Platform, entity: str, *, item: bool = False) -> dict[str, Any]:
