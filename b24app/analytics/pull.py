@@ -18,7 +18,7 @@ payments       b24app.sync_1c.api (no REST)          none (replaced every run)
 =============  ====================================  =========================================
 
 Big lists go through ``client.iter_pages`` (``start=-1``, ``>ID``, up to 50 chained pages per HTTP
-request). A DATE_MODIFY cursor means "every row modified at or before it is stored": the next run
+request; every stream reads to its end, so the next request is sent while a page is stored: read_ahead). A DATE_MODIFY cursor means "every row modified at or before it is stored": the next run
 asks for ``>DATE_MODIFY`` the cursor. The new cursor is the newest DATE_MODIFY seen, but never later
 than the portal's clock at the start of the run minus :data:`LOOKBACK_S` (``server.time``, read in
 the same batch as the dictionaries): a row written while we read may commit after our read with an
@@ -144,7 +144,7 @@ class Refresh:
         newest = float(cursor) if cursor is not None else None
         pending: list[dict[str, Any]] = []
         pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
-        for page in self.client.iter_pages(method, params, pages_per_request=pages):
+        for page in self.client.iter_pages(method, params, pages_per_request=pages, read_ahead=True):
             rows = [mapper(r) for r in page]
             for r in rows:
                 if r.get("modified_at") is not None and (newest is None or r["modified_at"] > newest):
@@ -173,7 +173,7 @@ class Refresh:
         last_id = int(cursor or 0)
         sems = store.semantics_map(self.db, self.member_id, "STATUS" if entity_type == store.LEAD else "DEAL_STAGE")
         for page in self.client.iter_pages("crm.stagehistory.list", {"entityTypeId": entity_type},
-                                           wrapper="items", last_id=last_id,
+                                           wrapper="items", last_id=last_id, read_ahead=True,
                                            pages_per_request=FULL_PAGES if cursor is None else INCREMENTAL_PAGES):
             rows = [store.history_row(self.member_id, entity_type, r, sems) for r in page]
             last_id = max([last_id, *[int(r["id"]) for r in rows if r["id"] is not None]])
@@ -192,7 +192,7 @@ class Refresh:
         rows: list[dict[str, Any]] = []
         pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
         for page in self.client.iter_pages("crm.requisite.list", {"select": REQUISITE_SELECT}, last_id=last_id,
-                                           pages_per_request=pages):
+                                           pages_per_request=pages, read_ahead=True):
             rows.extend(store.requisite_row(self.member_id, r) for r in page)
             last_id = max(last_id, *[int(r["ID"]) for r in page])
         changed_since = state.get("modified")
@@ -200,7 +200,7 @@ class Refresh:
         if changed_since is not None:
             flt = {">DATE_MODIFY": _iso(float(changed_since), self.tz)}
             for page in self.client.iter_pages("crm.requisite.list", {"select": REQUISITE_SELECT, "filter": flt},
-                                               pages_per_request=INCREMENTAL_PAGES):
+                                               pages_per_request=INCREMENTAL_PAGES, read_ahead=True):
                 rows.extend(store.requisite_row(self.member_id, r) for r in page)
                 for r in page:
                     ts = store.parse_time(r.get("DATE_MODIFY"))
@@ -215,7 +215,7 @@ class Refresh:
     def activities(self) -> None:
         rows: list[dict[str, Any]] = []
         for page in self.client.iter_pages("crm.activity.list", {"select": ACTIVITY_SELECT,
-                                                                 "filter": {"COMPLETED": "N"}}):
+                                                                 "filter": {"COMPLETED": "N"}}, read_ahead=True):
             rows.extend(store.activity_row(self.member_id, r) for r in page)
         with self.db.transaction():
             self._count("activities", store.replace_all(self.db, "analytics_activities", self.member_id, rows))

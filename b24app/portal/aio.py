@@ -5,6 +5,7 @@ of fast-bitrix24 returns a Task when a loop already runs in the calling thread).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from collections.abc import Coroutine
@@ -32,8 +33,13 @@ def loop() -> asyncio.AbstractEventLoop:
 
 def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run ``coro`` on the background loop and wait for its result in the calling thread."""
+    return submit(coro).result(timeout)
+
+
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Start ``coro`` on the background loop; the calling thread may wait for it later."""
     lp = loop()
     if threading.current_thread() is _thread:
         coro.close()
         raise RuntimeError("aio.run called from the background loop itself (would deadlock)")
-    return asyncio.run_coroutine_threadsafe(coro, lp).result(timeout)
+    return asyncio.run_coroutine_threadsafe(coro, lp)

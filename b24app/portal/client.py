@@ -20,6 +20,8 @@ What it adds to fast-bitrix24 (see bitrix24-platform.md §7 for the gotchas it c
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
 import json
 import logging
@@ -302,6 +304,11 @@ class PortalClient:
         return self._bx
 
     def _run(self, coro_fn: Any, *, retry: bool) -> Any:
+        return self._submit(coro_fn, retry=retry).result()
+
+    def _submit(self, coro_fn: Any, *, retry: bool) -> concurrent.futures.Future[Any]:
+        """Start ``coro_fn(bx)`` on the background loop; its result (or error) through the future."""
+
         async def runner() -> Any:
             _no_retry.set(not retry)
             _refresh_budget.set([0])
@@ -317,7 +324,7 @@ class PortalClient:
             except RuntimeError as exc:  # fast-bitrix24: "All attempts to get data from server exhausted"
                 raise TransportError(str(exc)) from exc
 
-        return aio.run(runner())
+        return aio.submit(runner())
 
     def close(self) -> None:
         """Close the HTTP session (the client can be used again: it opens a new one)."""
@@ -334,13 +341,20 @@ class PortalClient:
     def call_raw(self, method: str, params: Mapping[str, Any] | None = None, *,
                  retry: bool | None = None) -> dict[str, Any]:
         """One REST call; the whole answer (``result``, ``total``, ``next``, ``time``)."""
+        return self._answer(method, self._send(method, params, retry=retry).result())
+
+    def _send(self, method: str, params: Mapping[str, Any] | None, *,
+              retry: bool | None) -> concurrent.futures.Future[Any]:
         wire = to_wire(dict(params or {}))
         allow = is_idempotent(method) if retry is None else retry
 
         async def go(bx: BitrixAsync) -> Any:
             return await bx.call(method, wire, raw=True)
 
-        answer = self._run(go, retry=allow)
+        return self._submit(go, retry=allow)
+
+    @staticmethod
+    def _answer(method: str, answer: Any) -> dict[str, Any]:
         if not isinstance(answer, dict):
             raise TransportError(f"{method}: unexpected answer type {type(answer).__name__}")
         if "error" in answer and "result" not in answer:
@@ -365,9 +379,16 @@ class PortalClient:
 
     def _batch_once(self, chunk: list[tuple[str, tuple[str, Mapping[str, Any]]]], *, halt: bool,
                     retry: bool | None) -> BatchResult:
+        return self._batch_result(chunk, self._send_batch(chunk, halt=halt, retry=retry).result())
+
+    def _send_batch(self, chunk: list[tuple[str, tuple[str, Mapping[str, Any]]]], *, halt: bool,
+                    retry: bool | None) -> concurrent.futures.Future[Any]:
         cmd = {key: f"{method}?{build_query(to_wire(dict(params)))}" for key, (method, params) in chunk}
         allow = all(is_idempotent(m) for _, (m, _p) in chunk) if retry is None else retry
-        answer = self.call_raw("batch", {"halt": 1 if halt else 0, "cmd": cmd}, retry=allow)
+        return self._send("batch", {"halt": 1 if halt else 0, "cmd": cmd}, retry=allow)
+
+    def _batch_result(self, chunk: list[tuple[str, tuple[str, Mapping[str, Any]]]], raw: Any) -> BatchResult:
+        answer = self._answer("batch", raw)
         result = answer.get("result") or {}
         if not isinstance(result, dict):
             result = {}
@@ -402,39 +423,68 @@ class PortalClient:
 
     def iter_pages(self, method: str, params: Mapping[str, Any] | None = None, *, id_field: str = "ID",
                    wrapper: str | None = None, pages_per_request: int = BATCH_LIMIT,
-                   last_id: int = 0) -> Iterator[list[dict[str, Any]]]:
+                   last_id: int = 0, read_ahead: bool = False) -> Iterator[list[dict[str, Any]]]:
         """All rows of a big list, oldest id first, without COUNT: ``start=-1``, ``order {ID: ASC}``,
         a moving ``>ID`` filter; up to 50 pages per HTTP request chained with ``$result`` references
         (about 2,500 rows a request). ``wrapper``: the key holding the list (``items`` for crm.item.list,
-        ``tasks`` for tasks.task.list)."""
+        ``tasks`` for tasks.task.list).
+
+        ``read_ahead``: when a request came back full, the next one is sent before its rows are
+        yielded, so the portal prepares it while the caller stores them. For callers that read to the
+        end: one that stops early has paid for one request more."""
         base = dict(params or {})
         base_filter = dict(base.pop("filter", {}) or {})
         # a short first request: most lists are small, and every chained sub-call costs the method's
         # operating-time budget even when the list has ended; big lists get full chains from then on
         pages = min(pages_per_request, FIRST_CHAIN)
-        while True:
-            cmds: list[tuple[str, str, dict[str, Any]]] = []
+
+        def request(pages: int, last_id: int) -> tuple[list[Any], concurrent.futures.Future[Any]]:
+            cmds: list[tuple[str, tuple[str, Mapping[str, Any]]]] = []
             for i in range(pages):
                 ref: Any = last_id if i == 0 else (
                     f"$result[p{i - 1}]" + (f"[{wrapper}]" if wrapper else "") + f"[{PAGE - 1}][{id_field}]"
                 )
                 flt = {**base_filter, f">{id_field}": ref}
-                cmds.append((f"p{i}", method, {**base, "filter": flt, "order": {id_field: "ASC"}, "start": -1}))
-            res = self._batch_once([(k, (m, p)) for k, m, p in cmds], halt=False, retry=True)
-            for i in range(pages):
-                key = f"p{i}"
-                if key in res.errors:
-                    raise res.errors[key]
-                rows = res.results.get(key)
-                if wrapper and isinstance(rows, dict):
-                    rows = rows.get(wrapper)
-                rows = list(rows.values()) if isinstance(rows, dict) else list(rows or [])
-                if rows:
-                    yield rows
-                if len(rows) < PAGE:
-                    return
-                last_id = int(rows[-1][id_field])
-            pages = pages_per_request
+                cmds.append((f"p{i}", (method, {**base, "filter": flt, "order": {id_field: "ASC"}, "start": -1})))
+            return cmds, self._send_batch(cmds, halt=False, retry=True)
+
+        def page_rows(res: BatchResult, i: int) -> list[dict[str, Any]]:
+            key = f"p{i}"
+            if key in res.errors:
+                raise res.errors[key]
+            rows = res.results.get(key)
+            if wrapper and isinstance(rows, dict):
+                rows = rows.get(wrapper)
+            return list(rows.values()) if isinstance(rows, dict) else list(rows or [])
+
+        sent = request(pages, last_id)
+        ahead: tuple[list[Any], concurrent.futures.Future[Any]] | None = None
+        try:
+            while True:
+                cmds, future = sent
+                res = self._batch_result(cmds, future.result())
+                if read_ahead:
+                    ahead = None
+                    try:
+                        full = [page_rows(res, i) for i in range(pages)]
+                    except BitrixError:
+                        full = []
+                    if len(full) == pages and all(len(rows) == PAGE for rows in full):
+                        ahead = request(pages_per_request, int(full[-1][-1][id_field]))
+                for i in range(pages):
+                    rows = page_rows(res, i)
+                    if rows:
+                        yield rows
+                    if len(rows) < PAGE:
+                        return
+                    last_id = int(rows[-1][id_field])
+                pages = pages_per_request
+                sent = ahead if ahead is not None else request(pages, last_id)
+                ahead = None
+        finally:
+            if ahead is not None:  # the caller stopped early: let the request sent ahead end
+                with contextlib.suppress(Exception):
+                    ahead[1].result()
 
 
 _clients: dict[tuple[int, str, str], PortalClient] = {}
