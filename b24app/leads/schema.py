@@ -115,4 +115,13 @@ MIGRATIONS = [
             )""",
         ],
     ),
+    (
+        # the counters every decision reads (store.counts_since: assigned today, not yet in the
+        # portal's loads, last assignment per user) from the index alone, without the table's rows
+        "leads_0002_decision_counts",
+        [
+            "CREATE INDEX lead_decisions_counts ON lead_decisions "
+            "(member_id, user_id, kind, status, decided_at, applied_at, day)",
+        ],
+    ),
 ]
