@@ -11,9 +11,10 @@ run keeps the shape of a real one in 1/S of its time.
     floor = max(0, requests - burst) / (drain * time_scale)      # the fastest the limiter allows
     ratio = wall time / floor                                    # 1.0 = the limit is the only cost
 
-The default scales (8; 4 with ``--quick``) keep the limiter's interval above the sandbox's own time
-per batch of 50 writes (~65 ms on a 2-core machine); at higher scales the sandbox's processing, not
-the limit, sets the pace and the ratio grows.
+The default scale (4, also with ``--quick``) keeps the limiter's interval (125 ms per request of 50
+leads: 400 leads/s) above the app's and the sandbox's own processing (about 680 leads/s on a 2-core
+machine); at scale 8 (800 leads/s) the processing, not the limit, sets the pace and the ratio grows
+(1.22 in the run of bench/RESULTS.md).
 
 Each lead is one write (``crm.lead.update`` with the assignment and its reason field), 50 per batch.
 A naive client that writes one lead per request (the same update, unbatched, after listing the leads
@@ -47,7 +48,7 @@ def run(quick: bool = False, leads: int | None = None, time_scale: float | None 
     from bench.stack import Stack
 
     n = leads or (5_000 if quick else 60_000)
-    scale = time_scale or (4.0 if quick else 8.0)
+    scale = time_scale or 4.0
     with Stack() as stack:
         stack.start_sandbox()
         stack.start_app(gunicorn=False)
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.bench_leads", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="5,000 leads (under a minute)")
     ap.add_argument("--leads", type=int, default=None, help="backlog size (default 60,000; quick 5,000)")
-    ap.add_argument("--time-scale", type=float, default=None, help="sandbox time scale (default 8; quick 4)")
+    ap.add_argument("--time-scale", type=float, default=None, help="sandbox time scale (default 4)")
     args = ap.parse_args(argv)
     res = run(quick=args.quick, leads=args.leads, time_scale=args.time_scale)
     rows = [
