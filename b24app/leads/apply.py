@@ -1,6 +1,7 @@
 """Writing decisions to the portal: the assignment (or the junk status) with its reason in the item's
-reason field (b24app.leads.reason), the timeline comment that explains it and the notification — in ``batch`` requests of 50 commands, each command guarded by an
-effect key (b24app.store.effects) so a retry after a crash or a lost answer writes nothing twice.
+reason field (b24app.leads.reason), the timeline comment that explains it and the notification — in
+``batch`` requests of 50 commands, each command guarded by an effect key (b24app.store.effects) so a
+retry after a crash or a lost answer writes nothing twice.
 
 - ``crm.lead.update`` / ``crm.deal.update`` (``REGISTER_SONET_EVENT=N``) is idempotent by nature; its
   key still records that it was done;
@@ -182,12 +183,12 @@ def apply(client: Any, db: Database, member_id: str, settings: Mapping[str, Any]
     after recording what succeeded."""
     lang = str((settings.get("general") or {}).get("lang") or "ru")
     todo = [d for d in decisions if d.status in (DECIDED, QUEUED) and d.id is not None]
-    fields = {e: reason.field_for(client, db, member_id, settings, e)
-              for e in sorted({d.entity_type for d in todo if d.status == DECIDED})}
+    reason_fields = {e: reason.field_for(client, db, member_id, settings, e)
+                     for e in sorted({d.entity_type for d in todo if d.status == DECIDED})}
     cmds: list[_Cmd] = []
     for d in todo:
         cmds.extend(commands_for(client, settings, d, notify_each=notify_each, lang=lang, people=people,
-                                 reason_field=fields.get(d.entity_type)))
+                                 reason_field=reason_fields.get(d.entity_type)))
     out = Outcome(commands=len(cmds))
     results, errors = run_commands(client, db, member_id, cmds)
     retry: BitrixError | None = None

@@ -46,7 +46,8 @@ def field_for(client: Any, db: Database, member_id: str, settings: Mapping[str, 
     key = f"leads:uf:{entity}:{name}"
     if userfields.known(db, member_id, key):
         return name
-    refused = effects.get(db, member_id, f"leads:uf-refused:{entity}:{name}")
+    refused_key = f"leads:uf-refused:{entity}:{name}"
+    refused = effects.get(db, member_id, refused_key)
     if refused is not None and clock.now() - float((refused[1] or {}).get("at", 0)) < RETRY_REFUSED_AFTER_S:
         return None
     lang = str((settings.get("general") or {}).get("lang") or "ru")
@@ -60,7 +61,7 @@ def field_for(client: Any, db: Database, member_id: str, settings: Mapping[str, 
     except BitrixError as exc:
         if exc.action in (Action.RETRY, Action.RATE_LIMITED, Action.REFRESH_THEN_RETRY):
             raise
-        effects.mark_done(db, member_id, f"leads:uf-refused:{entity}:{name}", {"at": clock.now(), "error": str(exc)})
+        effects.mark_done(db, member_id, refused_key, {"at": clock.now(), "error": str(exc)})
         log.warning("reason field refused; assignments are written without it",
                     extra={"member_id": member_id, "entity": entity, "field": name, "error": str(exc)})
         return None

@@ -448,10 +448,10 @@ class PortalClient:
                 cmds.append((f"p{i}", (method, {**base, "filter": flt, "order": {id_field: "ASC"}, "start": -1})))
             return cmds, self._send_batch(cmds, halt=False, retry=True)
 
-        def page_rows(res: BatchResult, i: int) -> list[dict[str, Any]]:
+        def page_rows(res: BatchResult, i: int) -> list[dict[str, Any]] | BitrixError:
             key = f"p{i}"
             if key in res.errors:
-                raise res.errors[key]
+                return res.errors[key]
             rows = res.results.get(key)
             if wrapper and isinstance(rows, dict):
                 rows = rows.get(wrapper)
@@ -463,16 +463,17 @@ class PortalClient:
             while True:
                 cmds, future = sent
                 res = self._batch_result(cmds, future.result())
-                if read_ahead:
-                    ahead = None
-                    try:
-                        full = [page_rows(res, i) for i in range(pages)]
-                    except BitrixError:
-                        full = []
-                    if len(full) == pages and all(len(rows) == PAGE for rows in full):
-                        ahead = request(pages_per_request, int(full[-1][-1][id_field]))
-                for i in range(pages):
-                    rows = page_rows(res, i)
+                got: list[list[dict[str, Any]] | BitrixError] = []
+                for i in range(pages):  # up to the first error or short page: the list ends there
+                    got.append(page_rows(res, i))
+                    if isinstance(got[-1], BitrixError) or len(got[-1]) < PAGE:
+                        break
+                last = got[-1]
+                if read_ahead and len(got) == pages and isinstance(last, list) and len(last) == PAGE:
+                    ahead = request(pages_per_request, int(last[-1][id_field]))
+                for rows in got:
+                    if isinstance(rows, BitrixError):
+                        raise rows
                     if rows:
                         yield rows
                     if len(rows) < PAGE:
