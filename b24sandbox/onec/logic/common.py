@@ -10,6 +10,7 @@ Subclasses: :mod:`.bp30`, :mod:`.ut11`, :mod:`.unf`.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from ..errors import ODataError
@@ -50,7 +51,7 @@ def empty(value: Any) -> bool:
     return value in (None, "", EMPTY_GUID, EMPTY_DATE, 0, 0.0, False)
 
 
-class ProfileLogic:
+class ProfileLogic(abc.ABC):
     """Configuration behaviour + business facade; the defaults here are shared by all profiles."""
 
     name = ""
@@ -355,20 +356,23 @@ class ProfileLogic:
         return s.find(self.invoice_set,
                       "instr(ci(COALESCE(json_extract(o.data, '$.\"Комментарий\"'), '')), ci(?)) > 0", (key,))
 
+    @abc.abstractmethod
     def create_invoice(self, s: Session, data: dict[str, Any], post: bool) -> dict[str, Any]:
-        raise NotImplementedError  # each profile has its own documents
+        """Each profile has its own invoice documents."""
 
+    @abc.abstractmethod
     def register_payment(self, s: Session, invoice_ref: str, amount: float, date: str, *, kind: str = "bank",
                          counterparty_ref: str | None = None, number: str | None = None, post: bool = True,
                          comment: str = "") -> dict[str, Any]:
-        raise NotImplementedError
+        """Record a payment of the invoice with the profile's own payment document."""
 
+    @abc.abstractmethod
     def invoice_status(self, s: Session, ref: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The invoice's paid amount and state, as the profile computes them."""
 
+    @abc.abstractmethod
     def payment_rows(self, s: Session, et: EntityType, ent: dict[str, Any]) -> list[dict[str, Any]]:
         """``[{"invoice_ref", "amount"}]`` for a payment document (what it pays)."""
-        raise NotImplementedError
 
     def payment_sets(self) -> list[tuple[str, str]]:
         return [(self.bank_set, "bank"), (self.cash_set, "cash")]

@@ -8,6 +8,7 @@ code path serves catalogs, documents, tabular-part sets, register records and in
 
 from __future__ import annotations
 
+import abc
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ def object_col(et: EntityType, f: Field, alias: str) -> str:
     return json_col(f"{alias}.data", f)
 
 
-class Source:
+class Source(abc.ABC):
     """Base: one entity set read through SQL."""
 
     alias = "o"
@@ -72,8 +73,9 @@ class Source:
             col.type_sql = self.column_sql(self.et.by_name[f.name + "_Type"])
         return col
 
-    def column_sql(self, f: Field) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def column_sql(self, f: Field) -> str:
+        """The SQL expression of field ``f`` in this source's rows."""
 
     def nav_column(self, ref_sql: str, target: str, name: str, depth: int) -> Col:
         """A property of the object a reference points to (``Контрагент/ИНН``), as a scalar subquery."""
@@ -89,17 +91,21 @@ class Source:
             col.type_sql = f"(SELECT {object_col(tet, tf, alias)} FROM objects {alias} WHERE {alias}.ref = {ref_sql})"
         return col
 
-    def from_sql(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def from_sql(self) -> str:
+        """The FROM clause of the set."""
 
-    def where_sql(self) -> tuple[str, list[Any]]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def where_sql(self) -> tuple[str, list[Any]]:
+        """The set's own WHERE condition and its parameters."""
 
-    def select_sql(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def select_sql(self) -> str:
+        """The columns a row is read with."""
 
-    def to_entity(self, row: tuple) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def to_entity(self, row: tuple) -> dict[str, Any]:
+        """One SQL row as the OData entity."""
 
 
 class ObjectSource(Source):

@@ -14,6 +14,7 @@ bisection (``start=0, 50, ...`` pages over 1,000,000 rows cost the same as the f
 
 from __future__ import annotations
 
+import abc
 import bisect
 import datetime as dt
 import json
@@ -361,17 +362,19 @@ def d7_error(code: str, text: str, status: int = 400) -> RestError:
 # --------------------------------------------------------------------------- indexes
 
 
-class TableIndex:
+class TableIndex(abc.ABC):
     """Derived data of one :class:`Table`, kept in step with its writes (see ``Table.index``).
 
     ``add(rid, row)`` is called for every stored row (in id order when the index is built) and for
     each new version of a row; ``remove(rid, old)`` with the version being replaced or deleted."""
 
-    def add(self, rid: int, row: dict[str, Any]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def add(self, rid: int, row: dict[str, Any]) -> None:
+        """Take in a stored row (or a row's new version)."""
 
-    def remove(self, rid: int, row: dict[str, Any]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def remove(self, rid: int, row: dict[str, Any]) -> None:
+        """Forget the version ``row`` of row ``rid`` (replaced or deleted)."""
 
 
 class GroupIndex(TableIndex):
