@@ -140,6 +140,12 @@ CORE.append((
 ))
 
 
+CORE.append((
+    "core_0003_rate_refused_until",
+    ["ALTER TABLE rate_budget ADD COLUMN refused_until {REAL} NOT NULL DEFAULT 0"],
+))
+
+
 def feature_migrations() -> list[Migration]:
     """Migrations declared by feature packages in ``b24app/<pkg>/schema.py``."""
     found: list[Migration] = []

@@ -4,6 +4,7 @@ expired_token (once, persisted, single-flight), invalid_grant, kept error bodies
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -167,6 +168,9 @@ def test_4xx_error_bodies_reach_the_error_table(services, portal) -> None:
 def test_idempotent_calls_are_retried_on_503_but_adds_are_not(services, portal) -> None:
     portal.fail_next = [(503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})]
     assert client(services).call("echo", {"a": 1})["a"] == 1
+    # the refusal is remembered for every process: the bucket is shared, keep a wider headroom
+    row = services.db.one("SELECT refused_until FROM rate_budget WHERE member_id = ?", ("m1",))
+    assert row["refused_until"] > time.time() + 3000
     portal.fail_next = [(599, {})]  # the portal did the work, then answered 500
     before = len(portal.calls)
     with pytest.raises(BitrixError) as err:

@@ -61,10 +61,25 @@ def test_rate_budget_paces_a_burst(any_services) -> None:
     db = any_services.db
     with time_machine.travel(1_800_000_000, tick=False) as clock:
         waits = [rate.reserve(db, "m", drain=2.0, burst=50) for _ in range(60)]
-        assert waits[:48] == [0.0] * 48  # the burst minus the safety margin goes at once
-        assert waits[48] == pytest.approx(0.5) and waits[59] == pytest.approx(6.0)
+        assert waits[:49] == [0.0] * 49  # the burst minus one request of headroom goes at once
+        assert waits[49] == pytest.approx(0.5) and waits[59] == pytest.approx(5.5)
         clock.shift(100)
         assert rate.reserve(db, "m", drain=2.0, burst=50) == 0.0
+
+
+def test_rate_budget_widens_headroom_for_an_hour_after_a_refusal(any_services) -> None:
+    db = any_services.db
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        rate.saturate(db, "m", burst=50)  # the portal answered 503: someone else shares the bucket
+        # full bucket (50) + this request, down to 50 - 20 % = 40: 11 requests to drain at 2/s
+        assert rate.reserve(db, "m", drain=2.0, burst=50) == pytest.approx(5.5)
+        clock.shift(600)  # drained, but the refusal is remembered: only 40 of the burst go at once
+        waits = [rate.reserve(db, "m", drain=2.0, burst=50) for _ in range(41)]
+        assert waits[:40] == [0.0] * 40 and waits[40] == pytest.approx(0.5)
+        clock.shift(rate.REFUSED_FOR_S)  # an hour without refusals: the whole burst but one again
+        waits = [rate.reserve(db, "m", drain=2.0, burst=50) for _ in range(50)]
+        assert waits[:49] == [0.0] * 49 and waits[49] == pytest.approx(0.5)
+        assert rate.reserve(db, "other", drain=2.0, burst=50) == 0.0  # per portal
 
 
 def test_settings_versions_and_concurrent_edit(any_services) -> None:
