@@ -12,7 +12,7 @@ import sqlite_utils
 from .api import HOOKS, Call
 from .faults import FaultInjector, FaultSettings
 from .limits import LeakyBucket, LimitSettings, OperatingBudget
-from .storage import create_portal_schema, jdump, jload, open_db
+from .storage import LogWriter, create_log_schema, create_portal_schema, jdump, jload, open_db
 
 if TYPE_CHECKING:
     from .runtime import Sandbox
@@ -51,9 +51,13 @@ class Portal:
         self._cache: dict[str, Any] = {}
         path = sandbox.data_dir / "portals" / f"{self.member_id}.sqlite"
         self._db = open_db(path)
-        self.log_db = open_db(path)
+        self.log_db = open_db(path.with_name(f"{self.member_id}.log.sqlite"))
         with self._lock:
             create_portal_schema(self._db)
+        with self.log_lock:
+            create_log_schema(self.log_db)
+            self._deliveries = LogWriter(self.log_db, "sb_deliveries")
+            self._requests = LogWriter(self.log_db, "sb_requests")
 
     # -- the Platform protocol ---------------------------------------------------------------------
 
@@ -150,11 +154,11 @@ class Portal:
 
     def record_delivery(self, row: dict[str, Any]) -> int:
         with self.log_lock:
-            return int(self.log_db["sb_deliveries"].insert(row).last_pk)  # type: ignore[union-attr]
+            return self._deliveries.append(row)
 
     def record_request(self, row: dict[str, Any]) -> int:
         with self.log_lock:
-            return int(self.log_db["sb_requests"].insert(row).last_pk)  # type: ignore[union-attr]
+            return self._requests.append(row)
 
     # -- apps ------------------------------------------------------------------------------------------------
 

@@ -177,10 +177,11 @@ class Sandbox:
             self.registry["portals"].delete(member_id)
         self.tokens.drop_portal(member_id)
         p.close()
-        for suffix in ("", "-wal", "-shm"):
-            f = self.data_dir / "portals" / f"{member_id}.sqlite{suffix}"
-            if f.exists():
-                f.unlink()
+        for name in (f"{member_id}.sqlite", f"{member_id}.log.sqlite"):
+            for suffix in ("", "-wal", "-shm"):
+                f = self.data_dir / "portals" / f"{name}{suffix}"
+                if f.exists():
+                    f.unlink()
         self._notify_onec_deleted(member_id)
         return True
 

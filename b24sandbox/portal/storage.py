@@ -4,8 +4,10 @@ Layout under the data directory::
 
     registry.sqlite            portals, the OAuth server's tokens and codes, refresh statistics, clock
     portals/<member_id>.sqlite one portal: apps, webhooks, event handlers, offline queue, placements,
-                               app options, robots, automation rules, robot runs, delivery and
-                               request logs, and the method modules' own tables
+                               app options, robots, automation rules, robot runs, and the method
+                               modules' own tables
+    portals/<member_id>.log.sqlite  its delivery and request logs (apart, so logging a request or
+                               an event delivery never waits for the portal's business writes)
 
 Each file is opened once with one connection shared by threads; callers serialize access with the
 owning object's lock (the registry lock or the portal lock). WAL mode keeps writes cheap.
@@ -129,12 +131,43 @@ def create_portal_schema(db: sqlite_utils.Database) -> None:
         "properties": str, "return_values": str, "log": str, "user_id": int, "created": float,
         "closed_at": float,
     }, pk="id", indexes=[["workflow_id"], ["state"]])
-    ensure_table(db, "sb_deliveries", {
+
+
+LOG_TABLES: dict[str, dict[str, Any]] = {
+    "sb_deliveries": {
         "id": int, "ts": float, "kind": str, "event": str, "client_id": str, "url": str, "status": int,
         "ok": int, "error": str, "elapsed_ms": float, "body": str, "response": str, "ref_id": int,
-    }, pk="id")
-    ensure_table(db, "sb_requests", {
+    },
+    "sb_requests": {
         "id": int, "ts": float, "method": str, "status": int, "error": str, "auth_kind": str,
         "client_id": str, "user_id": int, "duration_ms": float, "sub_calls": str, "fault": str,
         "http_method": str,
-    }, pk="id")
+    },
+}
+
+
+def create_log_schema(db: sqlite_utils.Database) -> None:
+    """The delivery and request logs of a portal, in their own file: a log line is written by the
+    sender threads and the REST handler without waiting for the portal's business writes."""
+    for name, columns in LOG_TABLES.items():
+        ensure_table(db, name, columns, pk="id")
+
+
+class LogWriter:
+    """Appends rows to one log table with a prepared statement (no schema look-ups per row)."""
+
+    def __init__(self, db: sqlite_utils.Database, table: str) -> None:
+        self.conn = db.conn
+        self.columns = tuple(c for c in LOG_TABLES[table] if c != "id")
+        self.sql = (f"INSERT INTO {table} ({', '.join(self.columns)}) "
+                    f"VALUES ({', '.join('?' for _ in self.columns)})")
+
+    def append(self, row: dict[str, Any]) -> int:
+        unknown = set(row) - set(self.columns)
+        if unknown:
+            raise ValueError(f"unknown log columns: {sorted(unknown)}")
+        values = [row.get(c) for c in self.columns]
+        values = [jdump(v) if isinstance(v, (dict, list)) else v for v in values]
+        cur = self.conn.execute(self.sql, values)
+        self.conn.commit()
+        return int(cur.lastrowid or 0)

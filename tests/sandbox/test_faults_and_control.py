@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 
 import pytest
 import requests
+
+from b24sandbox.portal.storage import LogWriter, create_log_schema, open_db
 
 from . import testmethods
 from .conftest import InstalledApp, Portal, Receiver
@@ -133,3 +137,31 @@ def test_a_failing_seed_leaves_no_portal(sandbox) -> None:  # type: ignore[no-un
                       timeout=30)
     assert r.status_code == 400 and "no-such-seed" in r.json()["error_description"]
     assert requests.get(sandbox.url + "/_sandbox/portals", timeout=10).json() == []
+
+
+def test_logs_live_in_their_own_file_and_go_with_the_portal(sandbox, portal: Portal) -> None:  # type: ignore[no-untyped-def]
+    hook = portal.webhook(1)
+    requests.post(hook + "crm.lead.list", json={"select": ["ID"], "start": -1}, timeout=10)
+    requests.post(hook + "no.such.method", json={}, timeout=10)
+    log = requests.get(portal.control + "/requests", timeout=10).json()
+    assert [(r["method"], r["status"], r["auth_kind"]) for r in log[-2:]] == [
+        ("crm.lead.list", 200, "webhook"), ("no.such.method", 404, "webhook")]
+    files = sandbox.sandbox.data_dir / "portals"
+    main, logs = files / f"{portal.member_id}.sqlite", files / f"{portal.member_id}.log.sqlite"
+    assert main.exists() and logs.exists()
+    with sqlite3.connect(main) as conn:  # the portal's own file holds no log table any more
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "sb_requests" not in tables and "sb_deliveries" not in tables
+    assert requests.delete(portal.control, timeout=30).json() == {"deleted": True}
+    assert not main.exists() and not logs.exists()
+
+
+def test_log_writer_encodes_structures_and_refuses_unknown_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = open_db(tmp_path / "log.sqlite")
+    create_log_schema(db)
+    writer = LogWriter(db, "sb_requests")
+    first = writer.append({"ts": 1.0, "method": "batch", "status": 200, "sub_calls": [{"method": "a"}]})
+    assert writer.append({"ts": 2.0, "method": "x"}) == first + 1
+    assert json.loads(db["sb_requests"].get(first)["sub_calls"]) == [{"method": "a"}]
+    with pytest.raises(ValueError, match="unknown log columns"):
+        writer.append({"ts": 3.0, "nonsense": 1})
