@@ -18,7 +18,9 @@ payments       b24app.sync_1c.api (no REST)          none (replaced every run)
 =============  ====================================  =========================================
 
 Big lists go through ``client.iter_pages`` (``start=-1``, ``>ID``, up to 50 chained pages per HTTP
-request; every stream reads to its end, so the next request is sent while a page is stored: read_ahead). A DATE_MODIFY cursor means "every row modified at or before it is stored": the next run
+request; every stream reads to its end, so the next request is sent while a page is stored: read_ahead).
+Leads, deals and the two stage histories are read :data:`PARALLEL_STREAMS` at a time
+(``b24app.portal.prefetch``), each list in its own thread, and stored one after another here. A DATE_MODIFY cursor means "every row modified at or before it is stored": the next run
 asks for ``>DATE_MODIFY`` the cursor. The new cursor is the newest DATE_MODIFY seen, but never later
 than the portal's clock at the start of the run minus :data:`LOOKBACK_S` (``server.time``, read in
 the same batch as the dictionaries): a row written while we read may commit after our read with an
@@ -33,13 +35,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from b24app import clock
 from b24app.analytics import payments as payments_mod
 from b24app.analytics import store
+from b24app.portal.prefetch import Prefetcher
 from b24app.store import sync_state
 from b24app.store.db import Database
 
@@ -53,6 +56,10 @@ BIG_LOAD_ROWS = 5000  # after a run that wrote this many rows the planner's stat
 FULL_PAGES = 50
 INCREMENTAL_PAGES = 20
 SUMMARY_STREAM = "analytics"
+# big lists read at once: each is a chain of requests (every one needs the last ID of the one before),
+# so a portal slow to answer makes a pull wait for its answers, not for the rate limit
+PARALLEL_STREAMS = 3
+PREFETCH_PAGES = 400  # pages (50 rows each) a list may read ahead of storing: 20,000 rows at most
 
 LEAD_SELECT = ["ID", "TITLE", "STATUS_ID", "STATUS_SEMANTIC_ID", "SOURCE_ID", "ASSIGNED_BY_ID", "COMPANY_ID",
                "CONTACT_ID", "OPPORTUNITY", "DATE_CREATE", "DATE_MODIFY", "DATE_CLOSED"]
@@ -62,6 +69,10 @@ DEAL_SELECT = ["ID", "TITLE", "CATEGORY_ID", "STAGE_ID", "STAGE_SEMANTIC_ID", "S
 COMPANY_SELECT = ["ID", "TITLE", "ASSIGNED_BY_ID", "HAS_PHONE", "HAS_EMAIL", "IS_MY_COMPANY", "DATE_MODIFY"]
 REQUISITE_SELECT = ["ID", "ENTITY_TYPE_ID", "ENTITY_ID", "RQ_INN", "DATE_MODIFY"]
 ACTIVITY_SELECT = ["ID", "OWNER_TYPE_ID", "OWNER_ID", "RESPONSIBLE_ID", "DEADLINE", "SUBJECT", "COMPLETED"]
+
+
+def _history_stream(entity_type: int) -> str:
+    return "history_lead" if entity_type == store.LEAD else "history_deal"
 
 
 def _iso(ts: float, tz: str) -> str:
@@ -134,17 +145,25 @@ class Refresh:
             self._count("users", store.replace_all(self.db, "analytics_users", self.member_id,
                                                    [store.user_row(self.member_id, u) for u in rows]))
 
-    def modified_stream(self, stream: str, method: str, select: list[str],
-                        mapper: Callable[[dict[str, Any]], dict[str, Any]], table: str) -> None:
-        """A list whose rows change: everything modified since the cursor (minus the lookback)."""
-        cursor, state = self._cursor(stream)
+    def modified_pages(self, stream: str, method: str, select: list[str], *,
+                       read_ahead: bool = True) -> Callable[[], Iterator[list[dict[str, Any]]]]:
+        """How to read a changing list: everything modified since the stream's cursor."""
+        cursor, _ = self._cursor(stream)
         params: dict[str, Any] = {"select": select}
         if cursor is not None:
             params["filter"] = {">DATE_MODIFY": _iso(float(cursor), self.tz)}
+        pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
+        return lambda: self.client.iter_pages(method, params, pages_per_request=pages, read_ahead=read_ahead)
+
+    def modified_stream(self, stream: str, method: str, select: list[str],
+                        mapper: Callable[[dict[str, Any]], dict[str, Any]], table: str,
+                        pages: Iterator[list[dict[str, Any]]] | None = None) -> None:
+        """A list whose rows change: everything modified since the cursor (minus the lookback).
+        ``pages``: the list already being read (:meth:`modified_pages`, in a :class:`Prefetcher`)."""
+        cursor, state = self._cursor(stream)
         newest = float(cursor) if cursor is not None else None
         pending: list[dict[str, Any]] = []
-        pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
-        for page in self.client.iter_pages(method, params, pages_per_request=pages, read_ahead=True):
+        for page in pages if pages is not None else self.modified_pages(stream, method, select)():
             rows = [mapper(r) for r in page]
             for r in rows:
                 if r.get("modified_at") is not None and (newest is None or r["modified_at"] > newest):
@@ -166,15 +185,22 @@ class Refresh:
         limit = (self.portal_now or clock.now()) - LOOKBACK_S
         return repr(min(newest, limit))
 
-    def history(self, entity_type: int) -> None:
+    def history_pages(self, entity_type: int, *,
+                      read_ahead: bool = True) -> Callable[[], Iterator[list[dict[str, Any]]]]:
+        """How to read the stage history of an entity type after the stream's last ID."""
+        cursor, _ = self._cursor(_history_stream(entity_type))
+        pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
+        return lambda: self.client.iter_pages("crm.stagehistory.list", {"entityTypeId": entity_type},
+                                              wrapper="items", last_id=int(cursor or 0), read_ahead=read_ahead,
+                                              pages_per_request=pages)
+
+    def history(self, entity_type: int, pages: Iterator[list[dict[str, Any]]] | None = None) -> None:
         """Stage history is append-only: take the rows after the last ID seen."""
-        stream = "history_lead" if entity_type == store.LEAD else "history_deal"
+        stream = _history_stream(entity_type)
         cursor, state = self._cursor(stream)
         last_id = int(cursor or 0)
         sems = store.semantics_map(self.db, self.member_id, "STATUS" if entity_type == store.LEAD else "DEAL_STAGE")
-        for page in self.client.iter_pages("crm.stagehistory.list", {"entityTypeId": entity_type},
-                                           wrapper="items", last_id=last_id, read_ahead=True,
-                                           pages_per_request=FULL_PAGES if cursor is None else INCREMENTAL_PAGES):
+        for page in pages if pages is not None else self.history_pages(entity_type)():
             rows = [store.history_row(self.member_id, entity_type, r, sems) for r in page]
             last_id = max([last_id, *[int(r["id"]) for r in rows if r["id"] is not None]])
             with self.db.transaction():
@@ -212,10 +238,15 @@ class Refresh:
             self._put("requisites", str(last_id), {**state, "modified": float(settled) if settled else None,
                                                    "synced_at": clock.now()})
 
-    def activities(self) -> None:
+    def activity_pages(self, *, read_ahead: bool = True) -> Callable[[], Iterator[list[dict[str, Any]]]]:
+        """How to read the open activities (all of them, every run)."""
+        return lambda: self.client.iter_pages("crm.activity.list", {"select": ACTIVITY_SELECT,
+                                                                    "filter": {"COMPLETED": "N"}},
+                                              read_ahead=read_ahead)
+
+    def activities(self, pages: Iterator[list[dict[str, Any]]] | None = None) -> None:
         rows: list[dict[str, Any]] = []
-        for page in self.client.iter_pages("crm.activity.list", {"select": ACTIVITY_SELECT,
-                                                                 "filter": {"COMPLETED": "N"}}, read_ahead=True):
+        for page in pages if pages is not None else self.activity_pages()():
             rows.extend(store.activity_row(self.member_id, r) for r in page)
         with self.db.transaction():
             self._count("activities", store.replace_all(self.db, "analytics_activities", self.member_id, rows))
@@ -236,16 +267,28 @@ class Refresh:
         self.users()
         statuses = store.semantics_map(self.db, self.member_id, "STATUS")
         stages = store.semantics_map(self.db, self.member_id, "DEAL_STAGE")
-        self.modified_stream("leads", "crm.lead.list", LEAD_SELECT,
-                             lambda r: store.lead_row(self.member_id, r, statuses), "analytics_leads")
-        self.modified_stream("deals", "crm.deal.list", DEAL_SELECT,
-                             lambda r: store.deal_row(self.member_id, r, stages), "analytics_deals")
-        self.history(store.LEAD)
-        self.history(store.DEAL)
-        self.modified_stream("companies", "crm.company.list", COMPANY_SELECT,
-                             lambda r: store.company_row(self.member_id, r), "analytics_companies")
-        self.requisites()
-        self.activities()
+        # the lists are read PARALLEL_STREAMS at a time, their pages stored here one list after another
+        with Prefetcher({
+            "leads": self.modified_pages("leads", "crm.lead.list", LEAD_SELECT, read_ahead=False),
+            "deals": self.modified_pages("deals", "crm.deal.list", DEAL_SELECT, read_ahead=False),
+            "history_lead": self.history_pages(store.LEAD, read_ahead=False),
+            "history_deal": self.history_pages(store.DEAL, read_ahead=False),
+            "companies": self.modified_pages("companies", "crm.company.list", COMPANY_SELECT, read_ahead=False),
+            "activities": self.activity_pages(read_ahead=False),
+        }, parallel=PARALLEL_STREAMS, buffer=PREFETCH_PAGES) as lists:
+            self.modified_stream("leads", "crm.lead.list", LEAD_SELECT,
+                                 lambda r: store.lead_row(self.member_id, r, statuses), "analytics_leads",
+                                 pages=lists.pages("leads"))
+            self.modified_stream("deals", "crm.deal.list", DEAL_SELECT,
+                                 lambda r: store.deal_row(self.member_id, r, stages), "analytics_deals",
+                                 pages=lists.pages("deals"))
+            self.history(store.LEAD, pages=lists.pages("history_lead"))
+            self.history(store.DEAL, pages=lists.pages("history_deal"))
+            self.modified_stream("companies", "crm.company.list", COMPANY_SELECT,
+                                 lambda r: store.company_row(self.member_id, r), "analytics_companies",
+                                 pages=lists.pages("companies"))
+            self.requisites()
+            self.activities(pages=lists.pages("activities"))
         paid = self.payments()
         if sum(self.rows.get(k, 0) for k in ("leads", "deals", "history_lead", "history_deal")) >= BIG_LOAD_ROWS:
             store.refresh_statistics(self.db)

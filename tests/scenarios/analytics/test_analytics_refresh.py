@@ -175,3 +175,29 @@ def test_metalprom_portal_refresh_and_demo_settings(sandbox, app_factory) -> Non
     stages = reports.build("stages", app.db, m, f, section)
     assert stages.table("stage_times").rows and all(r["stays"] >= 0 for r in stages.table("stage_times").rows)
     assert reports.build("funnel", app.db, m, Filters()).summary["leads"] == 120
+
+
+def test_the_big_lists_are_read_at_once_when_the_portal_is_slow_to_answer(sandbox, app_factory) -> None:
+    portal = sandbox.new_portal("empty")
+    m = portal["member_id"]
+    sandbox.control("POST", f"/portals/{m}/generate", {"leads": 300, "rng_seed": 3})
+    sandbox.control("POST", f"/portals/{m}/generate", {"deals": 200, "rng_seed": 4})
+    app = app_factory()
+    install_app(sandbox, app, m)
+    client_id = app.config.client_id
+    sandbox.control("PUT", f"/portals/{m}/faults", {"latency_ms": 300})  # every answer takes 0.3 s
+    since = last_request_id(sandbox, m)
+    summary = refresh(app, m)
+    assert summary["rows"]["leads"] == 300 and summary["rows"]["deals"] == 200
+    assert summary["rows"]["history_lead"] >= 300 and summary["rows"]["history_deal"] >= 200
+
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for r in requests_since(sandbox, m, since, client_id):
+        methods = {c["method"] if isinstance(c, dict) else str(c) for c in r.get("sub_calls") or []}
+        if len(methods) == 1:
+            start = float(r["ts"])
+            spans.setdefault(methods.pop(), []).append((start, start + float(r["duration_ms"]) / 1000))
+    lead_end = max(end for _, end in spans["crm.lead.list"])
+    # the deal list and the stage histories did not wait for the leads' last answer
+    assert min(s for s, _ in spans["crm.deal.list"]) < lead_end
+    assert min(s for s, _ in spans["crm.stagehistory.list"]) < lead_end
