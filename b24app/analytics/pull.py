@@ -18,9 +18,10 @@ payments       b24app.sync_1c.api (no REST)          none (replaced every run)
 =============  ====================================  =========================================
 
 Big lists go through ``client.iter_pages`` (``start=-1``, ``>ID``, up to 50 chained pages per HTTP
-request; every stream reads to its end, so the next request is sent while a page is stored: read_ahead).
-Leads, deals and the two stage histories are read :data:`PARALLEL_STREAMS` at a time
-(``b24app.portal.prefetch``), each list in its own thread, and stored one after another here. A DATE_MODIFY cursor means "every row modified at or before it is stored": the next run
+request). Leads, deals, both stage histories, companies and open activities are read
+:data:`PARALLEL_STREAMS` at a time (``b24app.portal.prefetch``), each list in its own thread, and
+stored one after another here; requisites read ahead (``read_ahead``: the next request is sent while
+a page is stored). A DATE_MODIFY cursor means "every row modified at or before it is stored": the next run
 asks for ``>DATE_MODIFY`` the cursor. The new cursor is the newest DATE_MODIFY seen, but never later
 than the portal's clock at the start of the run minus :data:`LOOKBACK_S` (``server.time``, read in
 the same batch as the dictionaries): a row written while we read may commit after our read with an
@@ -69,6 +70,10 @@ DEAL_SELECT = ["ID", "TITLE", "CATEGORY_ID", "STAGE_ID", "STAGE_SEMANTIC_ID", "S
 COMPANY_SELECT = ["ID", "TITLE", "ASSIGNED_BY_ID", "HAS_PHONE", "HAS_EMAIL", "IS_MY_COMPANY", "DATE_MODIFY"]
 REQUISITE_SELECT = ["ID", "ENTITY_TYPE_ID", "ENTITY_ID", "RQ_INN", "DATE_MODIFY"]
 ACTIVITY_SELECT = ["ID", "OWNER_TYPE_ID", "OWNER_ID", "RESPONSIBLE_ID", "DEADLINE", "SUBJECT", "COMPLETED"]
+
+
+Pages = Callable[[], Iterator[list[dict[str, Any]]]]  # how to read one list, page by page
+Saved = tuple[str | None, dict[str, Any]]  # a stream's stored cursor and state
 
 
 def _history_stream(entity_type: int) -> str:
@@ -145,25 +150,22 @@ class Refresh:
             self._count("users", store.replace_all(self.db, "analytics_users", self.member_id,
                                                    [store.user_row(self.member_id, u) for u in rows]))
 
-    def modified_pages(self, stream: str, method: str, select: list[str], *,
-                       read_ahead: bool = True) -> Callable[[], Iterator[list[dict[str, Any]]]]:
-        """How to read a changing list: everything modified since the stream's cursor."""
-        cursor, _ = self._cursor(stream)
+    def modified_pages(self, method: str, select: list[str], cursor: str | None) -> Pages:
+        """How to read a changing list: everything modified since ``cursor``."""
         params: dict[str, Any] = {"select": select}
         if cursor is not None:
             params["filter"] = {">DATE_MODIFY": _iso(float(cursor), self.tz)}
         pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
-        return lambda: self.client.iter_pages(method, params, pages_per_request=pages, read_ahead=read_ahead)
+        return lambda: self.client.iter_pages(method, params, pages_per_request=pages)
 
-    def modified_stream(self, stream: str, method: str, select: list[str],
-                        mapper: Callable[[dict[str, Any]], dict[str, Any]], table: str,
-                        pages: Iterator[list[dict[str, Any]]] | None = None) -> None:
+    def modified_stream(self, stream: str, mapper: Callable[[dict[str, Any]], dict[str, Any]], table: str,
+                        pages: Iterator[list[dict[str, Any]]], saved: Saved) -> None:
         """A list whose rows change: everything modified since the cursor (minus the lookback).
-        ``pages``: the list already being read (:meth:`modified_pages`, in a :class:`Prefetcher`)."""
-        cursor, state = self._cursor(stream)
+        ``pages``: the list being read (:meth:`modified_pages`); ``saved``: the stream's cursor and state."""
+        cursor, state = saved
         newest = float(cursor) if cursor is not None else None
         pending: list[dict[str, Any]] = []
-        for page in pages if pages is not None else self.modified_pages(stream, method, select)():
+        for page in pages:
             rows = [mapper(r) for r in page]
             for r in rows:
                 if r.get("modified_at") is not None and (newest is None or r["modified_at"] > newest):
@@ -185,22 +187,19 @@ class Refresh:
         limit = (self.portal_now or clock.now()) - LOOKBACK_S
         return repr(min(newest, limit))
 
-    def history_pages(self, entity_type: int, *,
-                      read_ahead: bool = True) -> Callable[[], Iterator[list[dict[str, Any]]]]:
-        """How to read the stage history of an entity type after the stream's last ID."""
-        cursor, _ = self._cursor(_history_stream(entity_type))
+    def history_pages(self, entity_type: int, cursor: str | None) -> Pages:
+        """How to read the stage history of an entity type after the last ID seen (``cursor``)."""
         pages = FULL_PAGES if cursor is None else INCREMENTAL_PAGES
         return lambda: self.client.iter_pages("crm.stagehistory.list", {"entityTypeId": entity_type},
-                                              wrapper="items", last_id=int(cursor or 0), read_ahead=read_ahead,
-                                              pages_per_request=pages)
+                                              wrapper="items", last_id=int(cursor or 0), pages_per_request=pages)
 
-    def history(self, entity_type: int, pages: Iterator[list[dict[str, Any]]] | None = None) -> None:
+    def history(self, entity_type: int, pages: Iterator[list[dict[str, Any]]], saved: Saved) -> None:
         """Stage history is append-only: take the rows after the last ID seen."""
         stream = _history_stream(entity_type)
-        cursor, state = self._cursor(stream)
+        cursor, state = saved
         last_id = int(cursor or 0)
         sems = store.semantics_map(self.db, self.member_id, "STATUS" if entity_type == store.LEAD else "DEAL_STAGE")
-        for page in pages if pages is not None else self.history_pages(entity_type)():
+        for page in pages:
             rows = [store.history_row(self.member_id, entity_type, r, sems) for r in page]
             last_id = max([last_id, *[int(r["id"]) for r in rows if r["id"] is not None]])
             with self.db.transaction():
@@ -238,15 +237,14 @@ class Refresh:
             self._put("requisites", str(last_id), {**state, "modified": float(settled) if settled else None,
                                                    "synced_at": clock.now()})
 
-    def activity_pages(self, *, read_ahead: bool = True) -> Callable[[], Iterator[list[dict[str, Any]]]]:
+    def activity_pages(self) -> Pages:
         """How to read the open activities (all of them, every run)."""
         return lambda: self.client.iter_pages("crm.activity.list", {"select": ACTIVITY_SELECT,
-                                                                    "filter": {"COMPLETED": "N"}},
-                                              read_ahead=read_ahead)
+                                                                    "filter": {"COMPLETED": "N"}})
 
-    def activities(self, pages: Iterator[list[dict[str, Any]]] | None = None) -> None:
+    def activities(self, pages: Iterator[list[dict[str, Any]]]) -> None:
         rows: list[dict[str, Any]] = []
-        for page in pages if pages is not None else self.activity_pages()():
+        for page in pages:
             rows.extend(store.activity_row(self.member_id, r) for r in page)
         with self.db.transaction():
             self._count("activities", store.replace_all(self.db, "analytics_activities", self.member_id, rows))
@@ -267,28 +265,27 @@ class Refresh:
         self.users()
         statuses = store.semantics_map(self.db, self.member_id, "STATUS")
         stages = store.semantics_map(self.db, self.member_id, "DEAL_STAGE")
+        saved = {name: self._cursor(name) for name in ("leads", "deals", "history_lead", "history_deal",
+                                                       "companies")}
         # the lists are read PARALLEL_STREAMS at a time, their pages stored here one list after another
         with Prefetcher({
-            "leads": self.modified_pages("leads", "crm.lead.list", LEAD_SELECT, read_ahead=False),
-            "deals": self.modified_pages("deals", "crm.deal.list", DEAL_SELECT, read_ahead=False),
-            "history_lead": self.history_pages(store.LEAD, read_ahead=False),
-            "history_deal": self.history_pages(store.DEAL, read_ahead=False),
-            "companies": self.modified_pages("companies", "crm.company.list", COMPANY_SELECT, read_ahead=False),
-            "activities": self.activity_pages(read_ahead=False),
+            "leads": self.modified_pages("crm.lead.list", LEAD_SELECT, saved["leads"][0]),
+            "deals": self.modified_pages("crm.deal.list", DEAL_SELECT, saved["deals"][0]),
+            "history_lead": self.history_pages(store.LEAD, saved["history_lead"][0]),
+            "history_deal": self.history_pages(store.DEAL, saved["history_deal"][0]),
+            "companies": self.modified_pages("crm.company.list", COMPANY_SELECT, saved["companies"][0]),
+            "activities": self.activity_pages(),
         }, parallel=PARALLEL_STREAMS, buffer=PREFETCH_PAGES) as lists:
-            self.modified_stream("leads", "crm.lead.list", LEAD_SELECT,
-                                 lambda r: store.lead_row(self.member_id, r, statuses), "analytics_leads",
-                                 pages=lists.pages("leads"))
-            self.modified_stream("deals", "crm.deal.list", DEAL_SELECT,
-                                 lambda r: store.deal_row(self.member_id, r, stages), "analytics_deals",
-                                 pages=lists.pages("deals"))
-            self.history(store.LEAD, pages=lists.pages("history_lead"))
-            self.history(store.DEAL, pages=lists.pages("history_deal"))
-            self.modified_stream("companies", "crm.company.list", COMPANY_SELECT,
-                                 lambda r: store.company_row(self.member_id, r), "analytics_companies",
-                                 pages=lists.pages("companies"))
+            self.modified_stream("leads", lambda r: store.lead_row(self.member_id, r, statuses), "analytics_leads",
+                                 lists.pages("leads"), saved["leads"])
+            self.modified_stream("deals", lambda r: store.deal_row(self.member_id, r, stages), "analytics_deals",
+                                 lists.pages("deals"), saved["deals"])
+            self.history(store.LEAD, lists.pages("history_lead"), saved["history_lead"])
+            self.history(store.DEAL, lists.pages("history_deal"), saved["history_deal"])
+            self.modified_stream("companies", lambda r: store.company_row(self.member_id, r), "analytics_companies",
+                                 lists.pages("companies"), saved["companies"])
             self.requisites()
-            self.activities(pages=lists.pages("activities"))
+            self.activities(lists.pages("activities"))
         paid = self.payments()
         if sum(self.rows.get(k, 0) for k in ("leads", "deals", "history_lead", "history_deal")) >= BIG_LOAD_ROWS:
             store.refresh_statistics(self.db)

@@ -45,7 +45,7 @@ def reserve(db: Database, member_id: str, drain: float, burst: float, cost: floa
         (member_id, cost, now, drain, drain, cost),
     )
     level = float(rows[0]["level"])
-    limit = max(1.0, burst - headroom(burst, now < float(rows[0]["refused_until"] or 0)))
+    limit = max(1.0, burst - headroom(burst, now < float(rows[0]["refused_until"])))
     return max(0.0, (level - limit) / drain)
 
 

@@ -12,7 +12,7 @@ import sqlite_utils
 from .api import HOOKS, Call
 from .faults import FaultInjector, FaultSettings
 from .limits import LeakyBucket, LimitSettings, OperatingBudget
-from .storage import LogWriter, create_log_schema, create_portal_schema, jdump, jload, open_db
+from .storage import LogWriter, create_log_schema, create_portal_schema, jdump, jload, open_db, portal_files
 
 if TYPE_CHECKING:
     from .runtime import Sandbox
@@ -49,9 +49,9 @@ class Portal:
         self._lock = threading.RLock()
         self.log_lock = threading.Lock()
         self._cache: dict[str, Any] = {}
-        path = sandbox.data_dir / "portals" / f"{self.member_id}.sqlite"
+        path, log_path = portal_files(sandbox.data_dir, self.member_id)
         self._db = open_db(path)
-        self.log_db = open_db(path.with_name(f"{self.member_id}.log.sqlite"))
+        self.log_db = open_db(log_path)
         with self._lock:
             create_portal_schema(self._db)
         with self.log_lock:

@@ -21,7 +21,7 @@ from .api import HOOKS, SERVICES
 from .clock import Clock
 from .outbound import Sender
 from .portal import Portal, json_settings
-from .storage import create_registry_schema, open_db
+from .storage import create_registry_schema, open_db, portal_files
 from .tokens import TokenStore
 
 log = logging.getLogger("b24sandbox")
@@ -177,11 +177,9 @@ class Sandbox:
             self.registry["portals"].delete(member_id)
         self.tokens.drop_portal(member_id)
         p.close()
-        for name in (f"{member_id}.sqlite", f"{member_id}.log.sqlite"):
+        for path in portal_files(self.data_dir, member_id):
             for suffix in ("", "-wal", "-shm"):
-                f = self.data_dir / "portals" / f"{name}{suffix}"
-                if f.exists():
-                    f.unlink()
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
         self._notify_onec_deleted(member_id)
         return True
 

@@ -23,6 +23,12 @@ from typing import Any
 import sqlite_utils
 
 
+def portal_files(data_dir: Path, member_id: str) -> tuple[Path, Path]:
+    """A portal's own file and its log file."""
+    folder = data_dir / "portals"
+    return folder / f"{member_id}.sqlite", folder / f"{member_id}.log.sqlite"
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     """Open (creating) a SQLite file for shared use by several threads under one lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,11 +165,12 @@ class LogWriter:
     def __init__(self, db: sqlite_utils.Database, table: str) -> None:
         self.conn = db.conn
         self.columns = tuple(c for c in LOG_TABLES[table] if c != "id")
+        self.known = frozenset(self.columns)
         self.sql = (f"INSERT INTO {table} ({', '.join(self.columns)}) "
                     f"VALUES ({', '.join('?' for _ in self.columns)})")
 
     def append(self, row: dict[str, Any]) -> int:
-        unknown = set(row) - set(self.columns)
+        unknown = row.keys() - self.known
         if unknown:
             raise ValueError(f"unknown log columns: {sorted(unknown)}")
         values = [row.get(c) for c in self.columns]
