@@ -25,6 +25,15 @@ from b24app.store import jobs as jobs_repo
 @click.version_option(b24app.__version__, prog_name="b24app")
 def main() -> None:
     """b24app: runs a sales department's routine inside Bitrix24 (see README.md)."""
+    click.get_current_context().call_on_close(_close_portal_sessions)
+
+
+def _close_portal_sessions() -> None:
+    """A command that called a portal leaves its HTTP sessions open; close them when the command
+    ends (also on an error exit), before the interpreter would report them as unclosed."""
+    client = sys.modules.get("b24app.portal.client")
+    if client is not None:
+        client.close_all()
 
 
 # --- processes ----------------------------------------------------------------------------------

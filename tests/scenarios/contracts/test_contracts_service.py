@@ -142,6 +142,18 @@ def test_cli_issue_list_void_and_manual_numbers(metalprom: Portal) -> None:
     assert unknown.returncode == 2 and "Тип договора «lease» не описан" in unknown.stderr
 
 
+def test_the_cli_closes_its_portal_sessions_and_ends_with_its_own_error(metalprom: Portal) -> None:
+    """A command that called the portal closes its HTTP sessions when it ends, on success and on an
+    error exit: no "Unclosed client session" error at exit, and the error is the last line printed."""
+    p = metalprom
+    ok = cli(p, "issue", "--portal", p.member_id, "--deal", str(p.deal_of(1)), "--type", "deferred", "--json")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "Unclosed" not in ok.stderr and '"level": "error"' not in ok.stderr
+    missing = cli(p, "issue", "--portal", p.member_id, "--deal", "999999", "--type", "deferred", "--json")
+    assert missing.returncode == 2 and "Unclosed" not in missing.stderr
+    assert missing.stderr.strip().splitlines()[-1] == "сделка 999999 не найдена на портале / deal 999999 not found"
+
+
 def test_an_individual_entrepreneur_client(metalprom: Portal) -> None:
     p = metalprom
     deal_id = p.deal_of(2, ip=True)
