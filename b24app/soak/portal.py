@@ -91,15 +91,21 @@ class PortalRun:
         last = self.hook.call("crm.lead.list", {"order": {"ID": "DESC"}, "select": ["ID"], "start": -1})
         self.lead_marker_from = int(last[0]["ID"]) + 1 if last else 1
 
-    def make_story(self, app_up: threading.Event, stop_new: threading.Event, in_flight: InFlight) -> Story:
+    def make_story(self, app_up: threading.Event, app_stopped: threading.Event, stop_new: threading.Event,
+                   in_flight: InFlight) -> Story:
         assert self.hook is not None
         s = self.stack
         self.story = Story(services=s.services(), member_id=self.m, hook=self.hook, control=s.control,
                            cli=lambda *a: s.b24app(*a, timeout=300), ledger=self.ledger, seed=self.seed,
                            lead_every_s=self.opts.lead_every, pipelines=self.opts.pipelines_per_portal,
-                           app_up=app_up, stop_new=stop_new, in_flight=in_flight)
+                           app_up=app_up, app_stopped=app_stopped, stop_new=stop_new, in_flight=in_flight)
         self.story.prepare()
         return self.story
+
+    def lead_now(self) -> None:
+        """A client writes in now (the runner calls it the moment the app has stopped)."""
+        if self.story is not None:
+            self.story.lead_now()
 
     def start(self) -> None:
         """Limits on (time-scaled, the app told so) and the token counters noted: the story begins."""

@@ -63,6 +63,7 @@ class Soak:
         self.portals = [PortalRun(self.stack, opts, i) for i in range(opts.portals)]
         self.app_up = threading.Event()
         self.app_up.set()
+        self.app_stopped = threading.Event()  # set while the app's process is really stopped
         self.stop_new = threading.Event()
         self.in_flight = InFlight()  # managers' calls that make the portal call the app
         self.done: list[dict[str, Any]] = []  # fault events as they happened
@@ -84,7 +85,7 @@ class Soak:
             p.create()
         each(self.portals, PortalRun.setup)
         s.start_scheduler()
-        each(self.portals, lambda p: p.make_story(self.app_up, self.stop_new, self.in_flight))
+        each(self.portals, lambda p: p.make_story(self.app_up, self.app_stopped, self.stop_new, self.in_flight))
 
     # --- faults ------------------------------------------------------------------------------
     def do(self, ev: Event, started: float) -> None:
@@ -105,9 +106,13 @@ class Soak:
             time.sleep(2.0)
             s.control("POST", "/wait-deliveries", {"timeout_s": 15})
             self._down_at["app"] = time.monotonic()
+            self.app_stopped.set()
             s.kill("app", signal.SIGTERM, timeout=25)
+            # a client writes in at once on every portal: the outage always has a lead to lose
+            each(self.portals, PortalRun.lead_now)
         elif ev.action == "app_up":
             s.restart("app")
+            self.app_stopped.clear()
             self.seconds["app_down"] += time.monotonic() - self._down_at.pop("app", time.monotonic())
             self.app_up.set()
         elif ev.action == "kill_worker":
@@ -155,6 +160,7 @@ class Soak:
             p.faults_off()
         if not self.app_up.is_set():
             s.restart("app")
+            self.app_stopped.clear()
             self.app_up.set()
         time.sleep(4.0)  # a pending worker restart (after a kill) happens now
         for name in self.workers():
