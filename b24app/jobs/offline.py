@@ -6,6 +6,12 @@ online delivery of the same event about the same entity was received after the r
 (then the change was seen already). Records are taken with ``clear=0`` (reserved under a
 ``process_id``) and cleared only after they are stored, so a crash loses nothing; portals whose
 plan lacks ``clear=0`` (403 WRONG_LICENSE) fall back to ``clear=1``.
+
+A reservation whose answer never reached us (the portal committed it, then the answer was lost to a
+timeout, a 5xx or a killed worker) is never handed out again by a plain ``event.offline.get``: each
+sweep first finds such batches with ``event.offline.list`` (records with a ``PROCESS_ID``), re-reads
+them by their ``process_id``, stores and clears them. Sweeps of one portal never overlap (their
+``lock_key``), so a reservation seen at the start of a sweep is no other sweep's.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ log = logging.getLogger("b24app.offline")
 SWEEP_EVERY_S = 60
 SEEN_WINDOW_S = 120  # an online delivery this close to the record's time counts as the same change
 MAX_ROUNDS = 40  # 40 x 50 records per job; the next sweep continues
+MAX_ORPHANED = 10  # reserved batches taken back per job; the next sweep continues
 
 
 def _ts(value: Any) -> float:
@@ -58,10 +65,38 @@ def _store(ctx: JobContext, rec: dict[str, Any]) -> bool:
     return created
 
 
+def _take_back_orphaned(ctx: JobContext) -> tuple[int, int]:
+    """Batches an earlier sweep reserved but never saw: re-read by ``process_id``, stored, cleared."""
+    client = ctx.client
+    try:
+        reserved = client.call("event.offline.list", {"filter": {"!PROCESS_ID": ""}, "order": {"ID": "ASC"}})
+    except BitrixError as exc:
+        if exc.code == "WRONG_LICENSE":
+            return 0, 0  # no reservations on this plan
+        raise
+    process_ids = list(dict.fromkeys(str(r["PROCESS_ID"]) for r in reserved or [] if r.get("PROCESS_ID")))
+    taken = stored = 0
+    for process_id in process_ids[:MAX_ORPHANED]:
+        got = client.call("event.offline.get", {"process_id": process_id, "clear": 0})
+        records = (got or {}).get("events") or []
+        taken += len(records)
+        for rec in records:
+            stored += _store(ctx, rec)
+        if records:
+            client.call("event.offline.clear", {"process_id": process_id,
+                                                "message_id": [r["MESSAGE_ID"] for r in records]})
+    if process_ids:
+        log.info("offline batches taken back", extra={"member_id": ctx.member_id,
+                                                       "batches": min(len(process_ids), MAX_ORPHANED),
+                                                       "records": taken, "stored": stored})
+    return taken, stored
+
+
 @job("events.offline_sweep", max_attempts=5)
 def sweep(ctx: JobContext) -> dict[str, int]:
     client = ctx.client
-    taken = stored = 0
+    taken_back, stored = _take_back_orphaned(ctx)
+    taken = 0
     clear = 0
     for _ in range(MAX_ROUNDS):
         try:
@@ -83,7 +118,7 @@ def sweep(ctx: JobContext) -> dict[str, int]:
                                                 "message_id": [r["MESSAGE_ID"] for r in records]})
         if len(records) < 50:
             break
-    return {"taken": taken, "stored": stored}
+    return {"taken": taken, "taken_back": taken_back, "stored": stored}
 
 
 @periodic("events.offline_sweep", every_s=SWEEP_EVERY_S)
