@@ -65,6 +65,15 @@ def _store(ctx: JobContext, rec: dict[str, Any]) -> bool:
     return created
 
 
+def _store_batch(ctx: JobContext, records: list[dict[str, Any]], process_id: str | None) -> int:
+    """Store a batch's records, then clear the batch's reservation (if it has one); how many were new."""
+    stored = sum(_store(ctx, rec) for rec in records)
+    if process_id and records:
+        ctx.client.call("event.offline.clear", {"process_id": process_id,
+                                                "message_id": [r["MESSAGE_ID"] for r in records]})
+    return stored
+
+
 def _take_back_orphaned(ctx: JobContext) -> tuple[int, int]:
     """Batches an earlier sweep reserved but never saw: re-read by ``process_id``, stored, cleared."""
     client = ctx.client
@@ -74,20 +83,15 @@ def _take_back_orphaned(ctx: JobContext) -> tuple[int, int]:
         if exc.code == "WRONG_LICENSE":
             return 0, 0  # no reservations on this plan
         raise
-    process_ids = list(dict.fromkeys(str(r["PROCESS_ID"]) for r in reserved or [] if r.get("PROCESS_ID")))
+    batches = list(dict.fromkeys(str(r["PROCESS_ID"]) for r in reserved or [] if r.get("PROCESS_ID")))
+    batches = batches[:MAX_ORPHANED]
     taken = stored = 0
-    for process_id in process_ids[:MAX_ORPHANED]:
-        got = client.call("event.offline.get", {"process_id": process_id, "clear": 0})
-        records = (got or {}).get("events") or []
+    for process_id in batches:
+        records = (client.call("event.offline.get", {"process_id": process_id, "clear": 0}) or {}).get("events") or []
         taken += len(records)
-        for rec in records:
-            stored += _store(ctx, rec)
-        if records:
-            client.call("event.offline.clear", {"process_id": process_id,
-                                                "message_id": [r["MESSAGE_ID"] for r in records]})
-    if process_ids:
-        log.info("offline batches taken back", extra={"member_id": ctx.member_id,
-                                                       "batches": min(len(process_ids), MAX_ORPHANED),
+        stored += _store_batch(ctx, records, process_id)
+    if batches:
+        log.info("offline batches taken back", extra={"member_id": ctx.member_id, "batches": len(batches),
                                                        "records": taken, "stored": stored})
     return taken, stored
 
@@ -110,12 +114,7 @@ def sweep(ctx: JobContext) -> dict[str, int]:
         if not records:
             break
         taken += len(records)
-        for rec in records:
-            stored += _store(ctx, rec)
-        process_id = (got or {}).get("process_id")
-        if clear == 0 and process_id:
-            client.call("event.offline.clear", {"process_id": process_id,
-                                                "message_id": [r["MESSAGE_ID"] for r in records]})
+        stored += _store_batch(ctx, records, (got or {}).get("process_id") if clear == 0 else None)
         if len(records) < 50:
             break
     return {"taken": taken, "taken_back": taken_back, "stored": stored}

@@ -17,7 +17,6 @@ from b24app.cli_util import emit, fail, json_option, portal_option, services
 from b24app.errors import B24AppError
 from b24app.leads import backlog, service, store
 from b24app.messages import t
-from b24app.portal.client import close_all
 from b24app.store import installations
 
 group = click.Group("leads", help="Lead distribution: backlog, explanations, decisions, pauses.")
@@ -88,7 +87,6 @@ def distribute(member_id: str, filters: tuple[str, ...], dry_run: bool, limit: i
         return
     finally:
         progress.close()
-        close_all()
     if as_json:
         emit(result.to_dict(), True)
         return

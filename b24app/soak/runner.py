@@ -111,16 +111,20 @@ class Soak:
             # a client writes in at once on every portal: the outage always has a lead to lose
             each(self.portals, PortalRun.lead_now)
         elif ev.action == "app_up":
-            s.restart("app")
-            self.app_stopped.clear()
+            self._app_back()
             self.seconds["app_down"] += time.monotonic() - self._down_at.pop("app", time.monotonic())
-            self.app_up.set()
         elif ev.action == "kill_worker":
             name = f"worker{int(ev.arg)}"
             s.kill(name, signal.SIGKILL)
             self.kills += 1
             pause = self.rng.uniform(1.0, 3.0)
             threading.Timer(pause, lambda: s.restart(name)).start()
+
+    def _app_back(self) -> None:
+        """The app restarted: its events reach it again and the managers go on."""
+        self.stack.restart("app")
+        self.app_stopped.clear()
+        self.app_up.set()
 
     def play(self, events: list[Event], started: float, outage_s: float) -> None:
         """The events at their moments; the app comes back ``outage_s`` after it really went down
@@ -159,9 +163,7 @@ class Soak:
         for p in self.portals:
             p.faults_off()
         if not self.app_up.is_set():
-            s.restart("app")
-            self.app_stopped.clear()
-            self.app_up.set()
+            self._app_back()
         time.sleep(4.0)  # a pending worker restart (after a kill) happens now
         for name in self.workers():
             if not s.alive(name):
